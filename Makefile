@@ -1,0 +1,47 @@
+# The two commands of the README: `make book` and `make test`. Everything else is a helper.
+#   make book SCALE=smoke|book|paper DEVICE=auto|cpu|cuda SEED=0 JOBS=1
+#   make test
+#   make install TORCH=cuda     (a CUDA build of torch from PyPI instead of the pinned CPU wheel)
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+SCALE ?= book
+DEVICE ?= auto
+SEED ?= 0
+JOBS ?= 1
+TORCH ?= cpu
+TORCH_VERSION := 2.13.0
+BIN := $(VENV)/bin
+
+ifeq ($(TORCH),cuda)
+TORCH_INSTALL := PIP_FIND_LINKS= $(BIN)/pip install -q torch==$(TORCH_VERSION)
+else ifeq ($(TORCH),cpu)
+TORCH_INSTALL := $(BIN)/pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+else
+$(error unknown TORCH '$(TORCH)'; choose one of: cpu, cuda)
+endif
+
+.PHONY: install book test bench clean
+
+$(VENV)/.installed: pyproject.toml requirements-book.txt
+	@echo "== creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(TORCH_INSTALL)
+	$(BIN)/pip install -q -r requirements-book.txt -e ".[book,test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+book: install
+	$(BIN)/gancompanion book --scale $(SCALE) --device $(DEVICE) --seed $(SEED) --jobs $(JOBS)
+
+test: install
+	$(BIN)/gancompanion run --scale smoke --device cpu --jobs $(JOBS)
+	$(BIN)/python -m pytest tests _build/executed/smoke --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build book/chapters book/_generated

@@ -1,0 +1,137 @@
+"""The claims registry: every claim of the sources as an executable check with one stable line.
+
+A notebook computes the evidence and calls ``report(...)``, which prints
+``CLAIM <id>: PASS|FAIL|SKIP <short evidence>`` and writes a JSON record (atomically) under
+``results_dir()/claims/<scale>/<id>.json``. The ledger page of the book is built from those
+records and from ``CATALOGUE``, so a claim that was never checked shows up too.
+
+Thresholds live here, next to the statement they test, and come from the source or DESIGN.md:
+never from a result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .scales import SCALES
+from .validation import choose
+
+STATUSES = ("PASS", "FAIL", "SKIP")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    chapter: str  # notebook stem, e.g. "01_perfect_discriminator"
+    statement: str  # what the source says, in our words
+    source: str  # who says it, and where
+    check: str  # how we test it, with the threshold
+    kind: str = "stat"  # "exact": identity checked to a tight tolerance; "stat": statistical
+    min_scale: str = "smoke"  # smallest scale at which the check is meaningful
+
+
+_CH1 = "01_perfect_discriminator"
+_AB = "Arjovsky & Bottou (2017), via Hui (source 004)"
+
+CATALOGUE: dict[str, Claim] = {c.id: c for c in [
+    Claim("ch1.perfect-discriminator", _CH1,
+          "A discriminator trained from scratch against a frozen generator quickly becomes perfect: "
+          "accuracy 1 within a few hundred iterations, and its loss keeps falling by orders of magnitude.",
+          _AB + ", Fig. 1",
+          "For every generator checkpoint: the running-average accuracy reaches 0.99 within the first 500 "
+          "iterations (or the whole run, if shorter) and the final running-average cross-entropy is at most "
+          "1/100 of the initial one."),
+    Claim("ch1.gradient-vanishes", _CH1,
+          "With the original cost log(1 - D(G(z))) the generator's gradient vanishes as the discriminator "
+          "improves (paper: 'in the best case 5 orders of magnitude after 4000 discriminator iterations').",
+          _AB + ", Fig. 2 and Thm 2.4",
+          "For every generator checkpoint, the batch-mean gradient norm at the end (geometric mean over the "
+          "last 10% of measurements) is at least 100 times below its peak."),
+    Claim("ch1.nonsaturating-unstable", _CH1,
+          "With the -log D cost the gradient does not vanish: its norm and its variance grow as the "
+          "discriminator trains.",
+          _AB + ", Fig. 3 and Thm 2.6",
+          "For every generator checkpoint, both the batch-mean gradient norm and its standard deviation over "
+          "batches are larger over the last 10% of measurements than over the first 10% (geometric means)."),
+    Claim("ch1.noise-keeps-gradient", _CH1,
+          "With instance noise on the discriminator's inputs, the original-cost gradient stays away from zero "
+          "even as the discriminator trains.",
+          _AB + ", sec. 3 ('Towards softer metrics and distributions')",
+          "For every generator checkpoint, with Gaussian noise on both real and generated inputs, the final "
+          "batch-mean gradient norm (as in ch1.gradient-vanishes) is less than 10 times below its peak."),
+]}
+
+
+def register(claim: Claim) -> Claim:
+    """Add a claim to the catalogue (chapters that define their own claims call this)."""
+    if claim.id in CATALOGUE and CATALOGUE[claim.id] != claim:
+        raise ValueError(f"claim {claim.id!r} is already registered with a different definition")
+    choose("min_scale", claim.min_scale, SCALES)
+    choose("kind", claim.kind, ("exact", "stat"))
+    CATALOGUE[claim.id] = claim
+    return claim
+
+
+def results_dir() -> Path:
+    """Where claim records go: ``$GANCOMPANION_RESULTS``, else ``_build/results`` of the project
+    (the nearest folder up from here holding ``_toc.yml``), else ``./gancompanion-results``."""
+    env = os.environ.get("GANCOMPANION_RESULTS")
+    if env:
+        return Path(env)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists():
+            return folder / "_build" / "results"
+    return here / "gancompanion-results"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, seed: int, device: str,
+           details: dict | None = None) -> dict:
+    """Print and record the outcome of a claim's check.
+
+    Args:
+        claim_id: a key of ``CATALOGUE``.
+        passed: the check's verdict; ignored (SKIP) when ``scale`` is below the claim's ``min_scale``.
+        evidence: a short, stable summary of the numbers behind the verdict (rounded, no timings).
+        scale, seed, device: how the evidence was computed.
+        details: the full numbers, kept in the JSON record.
+    Returns:
+        The record written: the catalogue entry plus ``status``, ``evidence``, scale, seed, device, ...
+    """
+    claim = CATALOGUE[choose("claim", claim_id, CATALOGUE)]
+    choose("scale", scale, SCALES)
+    if SCALES.index(scale) < SCALES.index(claim.min_scale):
+        status = "SKIP"
+        line_evidence = (f"statistical claim, checked at scale '{claim.min_scale}' or larger "
+                         f"(at '{scale}' the runs are too short to test it)")
+    else:
+        status = "PASS" if passed else "FAIL"
+        line_evidence = evidence
+    print(f"CLAIM {claim.id}: {status} {line_evidence}")
+    from . import __version__
+
+    record = {**asdict(claim), "status": status, "evidence": evidence, "scale": scale, "seed": int(seed),
+              "device": str(device), "version": __version__, "details": details or {},
+              "notebook": os.environ.get("GANCOMPANION_NOTEBOOK", claim.chapter),
+              "checked_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    atomic_write_text(results_dir() / "claims" / scale / f"{claim.id}.json",
+                      json.dumps(record, indent=1, default=float))
+    return record
+
+
+def load_records(root: Path | None = None) -> list[dict]:
+    """All claim records under ``root`` (default ``results_dir()``), any scale."""
+    base = (root or results_dir()) / "claims"
+    return [json.loads(p.read_text()) for p in sorted(base.glob("*/*.json"))]

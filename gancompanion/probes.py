@@ -1,0 +1,143 @@
+"""The perfect-discriminator probe of Arjovsky & Bottou (2017), Figs. 1-3.
+
+Freeze a generator, train a *fresh* discriminator against it from scratch, and record as it
+learns: its cross-entropy and accuracy on each training batch (Fig. 1), and the norm of the
+generator's parameter gradient under the original cost E log(1 - D(G(z))) (Fig. 2) and the
+-log D cost (Fig. 3), over several batches at each checkpoint of the discriminator's training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .progress import bar
+from .noise import InstanceNoise
+from .objectives import bce_d_loss, minimax_g_loss, nonsaturating_g_loss
+from .validation import nonnegative, positive_int
+
+GENERATOR_COSTS = {"original": minimax_g_loss, "nonsaturating": nonsaturating_g_loss}
+
+
+def fit_discriminator(d: torch.nn.Module, real: Callable[[], torch.Tensor], fake: Callable[[], torch.Tensor], *,
+                      iterations: int, lr: float, betas=(0.5, 0.999), every: int = 10,
+                      on_check: Callable[[int], None] | None = None, progress: bool = True,
+                      desc: str = "D") -> pd.DataFrame:
+    """Train ``d`` to tell ``real()`` batches from ``fake()`` batches with the GAN cross-entropy.
+
+    ``on_check(iteration)`` is called before iteration 0, every ``every`` iterations and after the
+    last one (with ``d`` frozen), for measurements.
+
+    Returns:
+        One row per iteration: ``iteration``, ``cross_entropy`` (mean per sample over the real and
+        fake batch, before the update) and ``accuracy`` (fraction classified right at threshold 1/2).
+    """
+    positive_int("iterations", iterations)
+    positive_int("every", every)
+    nonnegative("lr", lr)
+    opt = torch.optim.Adam(d.parameters(), lr=lr, betas=betas)
+    rows: dict[str, list] = {"iteration": [], "cross_entropy": [], "accuracy": []}
+
+    def check(it: int) -> None:
+        if on_check is not None:
+            d.requires_grad_(False)
+            on_check(it)
+            d.requires_grad_(True)
+
+    for it in bar(range(iterations), desc=desc, enabled=progress):
+        if it % every == 0:
+            check(it)
+        # D: maximise E log D(x) + E log(1 - D(G(z)))
+        real_logits, fake_logits = d(real()), d(fake())
+        loss = bce_d_loss(real_logits, fake_logits)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        with torch.no_grad():
+            correct = (real_logits > 0).sum() + (fake_logits < 0).sum()
+            accuracy = correct / (real_logits.numel() + fake_logits.numel())
+        rows["iteration"].append(it)
+        rows["cross_entropy"].append(loss.sum().item() / 2)
+        rows["accuracy"].append(accuracy.item())
+    check(iterations)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class ProbeResult:
+    steps: pd.DataFrame  # iteration, cross_entropy, accuracy: the fresh D's training batches
+    grads: pd.DataFrame  # iteration, cost ('original' | 'nonsaturating'), batch, grad_norm
+
+
+def gradient_norm(loss: torch.Tensor, params: list[torch.nn.Parameter], retain_graph: bool) -> float:
+    """Euclidean norm of d loss / d params over all ``params`` together."""
+    grads = torch.autograd.grad(loss, params, retain_graph=retain_graph)
+    return torch.sqrt(sum(g.pow(2).sum() for g in grads)).item()
+
+
+def perfect_discriminator_probe(g: torch.nn.Module, make_discriminator: Callable[[], torch.nn.Module], streams, *,
+                                iterations: int, lr: float = 2e-4, betas=(0.5, 0.999), grad_every: int = 10,
+                                grad_batches: int = 4, noise_sigma: float = 0.0, progress: bool = True,
+                                desc: str = "probe") -> ProbeResult:
+    """Train a fresh discriminator for ``iterations`` steps against the frozen generator ``g``.
+
+    Args:
+        g: the generator, frozen (put in eval mode; its parameters are not updated).
+        make_discriminator: builds the fresh discriminator (on streams.device).
+        streams: real batches, latents and noise (``gancompanion.streams``), one run.
+        iterations: discriminator updates (the paper: 4000).
+        lr, betas: Adam settings of the fresh discriminator.
+        grad_every: measure the generator's gradients every this many iterations (and after the last).
+        grad_batches: batches the gradient norms are measured on at each measurement (the spread).
+        noise_sigma: std of Gaussian instance noise added to every input of the discriminator (0: none).
+    Returns:
+        ProbeResult with one row per discriminator iteration and one per gradient measurement.
+    """
+    positive_int("grad_batches", grad_batches)
+    noise = InstanceNoise(nonnegative("noise_sigma", noise_sigma))
+    d = make_discriminator()
+    g.eval()
+    g_params = [p for p in g.parameters() if p.requires_grad]
+
+    def noisy(x: torch.Tensor) -> torch.Tensor:
+        return noise(x, streams.noise()) if noise_sigma else x
+
+    def fake() -> torch.Tensor:
+        with torch.no_grad():
+            return noisy(g(streams.latent()))
+
+    grads: dict[str, list] = {"iteration": [], "cost": [], "batch": [], "grad_norm": []}
+
+    def measure(it: int) -> None:
+        for b in range(grad_batches):
+            logits = d(noisy(g(streams.latent())))
+            for i, (cost, fn) in enumerate(GENERATOR_COSTS.items()):
+                norm = gradient_norm(fn(logits).sum(), g_params, retain_graph=i < len(GENERATOR_COSTS) - 1)
+                grads["iteration"].append(it), grads["cost"].append(cost)
+                grads["batch"].append(b), grads["grad_norm"].append(norm)
+
+    steps = fit_discriminator(d, lambda: noisy(streams.real()), fake, iterations=iterations, lr=lr, betas=betas,
+                              every=grad_every, on_check=measure, progress=progress, desc=desc)
+    return ProbeResult(steps, pd.DataFrame(grads))
+
+
+def fall_from_peak(norms: pd.Series, tail: float = 0.1) -> float:
+    """How many times the peak of a gradient-norm series exceeds its end.
+
+    The end is the geometric mean over the last ``tail`` fraction of the series (at least one
+    value), so that one lucky batch does not decide the verdict.
+    """
+    values = norms.to_numpy(dtype=float)
+    k = max(1, int(round(len(values) * tail)))
+    return float(values.max() / np.exp(np.log(values[-k:]).mean()))
+
+
+def growth(values: pd.Series, tail: float = 0.1) -> float:
+    """Ratio of the geometric mean over the last ``tail`` of a series to that over its first ``tail``."""
+    logs = np.log(values.to_numpy(dtype=float))
+    k = max(1, int(round(len(logs) * tail)))
+    return float(np.exp(logs[-k:].mean() - logs[:k].mean()))

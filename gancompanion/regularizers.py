@@ -1,0 +1,85 @@
+"""Gradient penalties on the discriminator, each returning one penalty per run, shaped ``(*runs,)``.
+
+All are functions of the discriminator's *logit* phi and of its gradient with respect to its
+input, taken per sample over the flattened event and averaged over the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import torch
+
+from .validation import choose
+
+Tensor = torch.Tensor
+
+
+def input_gradient(logits: Tensor, x: Tensor) -> Tensor:
+    """d phi / d x per sample (same shape as ``x``), kept in the graph for double backpropagation."""
+    (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
+    return grad
+
+
+def squared_norm(grad: Tensor, event_ndim: int) -> Tensor:
+    """Per-sample squared Euclidean norm over the last ``event_ndim`` axes: (*runs, B, *event) -> (*runs, B)."""
+    return grad.pow(2).flatten(start_dim=grad.ndim - event_ndim).sum(-1)
+
+
+def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor, event_ndim: int,
+            weight: float, **_) -> Tensor:
+    """Roth et al. (2017) JS regulariser, (gamma/2) * Omega with D = sigmoid(phi):
+
+    Omega = E_P[(1 - D(x))^2 |grad phi(x)|^2] + E_Q[D(x~)^2 |grad phi(x~)|^2]   (their ``3DGAN.py``).
+    It is the analytic, small-noise stand-in for instance noise of variance gamma.
+    """
+    d_real, d_fake = torch.sigmoid(real_logits), torch.sigmoid(fake_logits)
+    g_real = squared_norm(input_gradient(real_logits, real), event_ndim)
+    g_fake = squared_norm(input_gradient(fake_logits, fake), event_ndim)
+    omega = ((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1)
+    return 0.5 * weight * omega
+
+
+def r1(real: Tensor, real_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
+    """R1 (Mescheder et al. 2018, eq. 9): (gamma/2) E_P |grad phi(x)|^2, zero-centred, on real data."""
+    return 0.5 * weight * squared_norm(input_gradient(real_logits, real), event_ndim).mean(-1)
+
+
+def r2(fake: Tensor, fake_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
+    """R2 (Mescheder et al. 2018, eq. 10): (gamma/2) E_Q |grad phi(x~)|^2, on generated samples."""
+    return 0.5 * weight * squared_norm(input_gradient(fake_logits, fake), event_ndim).mean(-1)
+
+
+def wgan_gp(real: Tensor, fake: Tensor, event_ndim: int, weight: float, d: Callable, uniform: Callable,
+            one_sided: bool = False, **_) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda E (|grad D(x^)| - 1)^2 at x^ = e x + (1-e) x~.
+
+    ``one_sided`` penalises only norms above 1: lambda E max(0, |grad D(x^)| - 1)^2.
+    """
+    eps = uniform(real.shape[: real.ndim - event_ndim]).reshape(*real.shape[: real.ndim - event_ndim],
+                                                                *([1] * event_ndim))
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    norm = squared_norm(input_gradient(d(x_hat), x_hat), event_ndim).add(1e-12).sqrt()
+    gap = norm - 1
+    if one_sided:
+        gap = gap.clamp(min=0)
+    return weight * gap.pow(2).mean(-1)
+
+
+class Regularizer(NamedTuple):
+    penalty: Callable[..., Tensor]
+    needs_grad: tuple[str, ...]  # which D inputs must require grad before D is evaluated
+
+
+REGULARIZERS: dict[str, Regularizer] = {
+    "roth": Regularizer(roth_js, ("real", "fake")),
+    "r1": Regularizer(r1, ("real",)),
+    "r2": Regularizer(r2, ("fake",)),
+    "wgan_gp": Regularizer(wgan_gp, ()),
+    "wgan_gp_one_sided": Regularizer(lambda **kw: wgan_gp(one_sided=True, **kw), ()),
+}
+
+
+def get_regularizer(name: str) -> Regularizer:
+    """Look a regulariser up by name; an unknown name lists the choices."""
+    return REGULARIZERS[choose("regularizer", name, REGULARIZERS)]

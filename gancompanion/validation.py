@@ -1,0 +1,32 @@
+"""Argument checks that fail early with a message naming the parameter and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def choose(name: str, value, allowed: Iterable):
+    """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming ``name``.
+
+    >>> choose("scale", "book", ["smoke", "book"])
+    'book'
+    """
+    allowed = list(allowed)
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"unknown {name} {value!r}; choose one of: {choices}")
+    return value
+
+
+def nonnegative(name: str, value: float) -> float:
+    """Return ``value`` as a float if it is >= 0, else raise a ValueError naming ``name``."""
+    if not value >= 0:  # also catches NaN
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def positive_int(name: str, value) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise a ValueError naming ``name``."""
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)

@@ -1,0 +1,19 @@
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("GANCOMPANION_PROGRESS", "0")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_and_seed():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    """Claim records of a test go to a temporary folder."""
+    monkeypatch.setenv("GANCOMPANION_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "results"
