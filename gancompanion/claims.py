@@ -108,7 +108,7 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
         scale, seed, device: how the evidence was computed.
         details: the full numbers, kept in the JSON record.
     Returns:
-        The record written: the catalogue entry plus ``status``, ``evidence``, scale, seed, device, ...
+        dict: the record written (the catalogue entry plus ``status``, ``evidence``, scale, seed, ...).
     """
     claim = CATALOGUE[choose("claim", claim_id, CATALOGUE)]
     choose("scale", scale, SCALES)

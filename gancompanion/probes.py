@@ -33,8 +33,8 @@ def fit_discriminator(d: torch.nn.Module, real: Callable[[], torch.Tensor], fake
     last one (with ``d`` frozen), for measurements.
 
     Returns:
-        One row per iteration: ``iteration``, ``cross_entropy`` (mean per sample over the real and
-        fake batch, before the update) and ``accuracy`` (fraction classified right at threshold 1/2).
+        pandas.DataFrame: one row per iteration with ``iteration``, ``cross_entropy`` (mean per sample
+        over the real and fake batch, before the update) and ``accuracy`` (fraction right at 1/2).
     """
     positive_int("iterations", iterations)
     positive_int("every", every)

@@ -22,7 +22,7 @@ def input_gradient(logits: Tensor, x: Tensor) -> Tensor:
 
 
 def squared_norm(grad: Tensor, event_ndim: int) -> Tensor:
-    """Per-sample squared Euclidean norm over the last ``event_ndim`` axes: (*runs, B, *event) -> (*runs, B)."""
+    """Per-sample squared Euclidean norm over the last ``event_ndim`` axes: ``(*runs, B, *event) -> (*runs, B)``."""
     return grad.pow(2).flatten(start_dim=grad.ndim - event_ndim).sum(-1)
 
 
@@ -30,7 +30,7 @@ def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor
             weight: float, **_) -> Tensor:
     """Roth et al. (2017) JS regulariser, (gamma/2) * Omega with D = sigmoid(phi):
 
-    Omega = E_P[(1 - D(x))^2 |grad phi(x)|^2] + E_Q[D(x~)^2 |grad phi(x~)|^2]   (their ``3DGAN.py``).
+    ``Omega = E_P[(1 - D(x))^2 |grad phi(x)|^2] + E_Q[D(x~)^2 |grad phi(x~)|^2]`` (their ``3DGAN.py``).
     It is the analytic, small-noise stand-in for instance noise of variance gamma.
     """
     d_real, d_fake = torch.sigmoid(real_logits), torch.sigmoid(fake_logits)
@@ -41,20 +41,20 @@ def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor
 
 
 def r1(real: Tensor, real_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
-    """R1 (Mescheder et al. 2018, eq. 9): (gamma/2) E_P |grad phi(x)|^2, zero-centred, on real data."""
+    """R1 (Mescheder et al. 2018, eq. 9): ``(gamma/2) E_P |grad phi(x)|^2``, zero-centred, on real data."""
     return 0.5 * weight * squared_norm(input_gradient(real_logits, real), event_ndim).mean(-1)
 
 
 def r2(fake: Tensor, fake_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
-    """R2 (Mescheder et al. 2018, eq. 10): (gamma/2) E_Q |grad phi(x~)|^2, on generated samples."""
+    """R2 (Mescheder et al. 2018, eq. 10): ``(gamma/2) E_Q |grad phi(x~)|^2``, on generated samples."""
     return 0.5 * weight * squared_norm(input_gradient(fake_logits, fake), event_ndim).mean(-1)
 
 
 def wgan_gp(real: Tensor, fake: Tensor, event_ndim: int, weight: float, d: Callable, uniform: Callable,
             one_sided: bool = False, **_) -> Tensor:
-    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda E (|grad D(x^)| - 1)^2 at x^ = e x + (1-e) x~.
+    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1): ``lambda E (|grad D(x^)| - 1)^2`` at ``x^ = e x + (1-e) x~``.
 
-    ``one_sided`` penalises only norms above 1: lambda E max(0, |grad D(x^)| - 1)^2.
+    ``one_sided`` penalises only norms above 1: ``lambda E max(0, |grad D(x^)| - 1)^2``.
     """
     eps = uniform(real.shape[: real.ndim - event_ndim]).reshape(*real.shape[: real.ndim - event_ndim],
                                                                 *([1] * event_ndim))

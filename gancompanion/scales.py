@@ -22,6 +22,7 @@ class Settings(dict):
             raise AttributeError(f"no setting {key!r}; this experiment has {sorted(self)}") from None
 
     def _read_only(self, *args, **kwargs):
+        """Settings cannot be changed."""
         raise TypeError("scale settings are read-only; pass overrides as notebook parameters instead")
 
     __setitem__ = __delitem__ = __setattr__ = update = pop = clear = setdefault = _read_only
@@ -48,8 +49,8 @@ TABLE: dict[str, dict[str, dict]] = {
     "ch1.probe": _per_scale(
         dict(latent_dim=16, batch_size=64, gan_lr=2e-4, probe_lr=5e-3, betas=(0.5, 0.999),
              running_average=20, accuracy_window=500, noise_scale=0.5, image_size=16, width=16),
-        smoke=dict(epochs=(1, 2, 4), d_iterations=500, grad_every=25, grad_batches=4, noise_sweep=(0.5,)),
-        book=dict(epochs=(1, 10, 25), d_iterations=2000, grad_every=50, grad_batches=8,
+        smoke=dict(epochs=(1, 2, 4), d_iterations=500, grad_every=10, grad_batches=4, noise_sweep=(0.5,)),
+        book=dict(epochs=(1, 10, 25), d_iterations=2000, grad_every=25, grad_batches=8,
                   noise_sweep=(0.1, 0.25, 0.5)),
         paper=dict(epochs=(1, 10, 25), d_iterations=4000, grad_every=50, grad_batches=16,
                    noise_sweep=(0.05, 0.1, 0.25, 0.5, 1.0), image_size=32, width=64),

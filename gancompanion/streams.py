@@ -73,7 +73,7 @@ class ToyStreams:
         return out
 
     def real(self) -> torch.Tensor:
-        """(S, B, *event) samples of the data distribution."""
+        """``(S, B, *event)`` samples of the data distribution."""
         return self._next("data")
 
     def latent(self) -> torch.Tensor:
@@ -81,7 +81,7 @@ class ToyStreams:
         return self._next("latent")
 
     def noise(self) -> torch.Tensor:
-        """(S, B, *event) standard normal draws, for instance noise."""
+        """``(S, B, *event)`` standard normal draws, for instance noise."""
         return self._next("noise")
 
     def uniform(self, shape: tuple[int, ...]) -> torch.Tensor:
@@ -111,7 +111,7 @@ class DatasetStreams:
     """Streams for one run on a fixed dataset: reshuffled every epoch, last partial batch dropped.
 
     Args:
-        data: (N, *event) tensor (already on ``device``).
+        data: ``(N, *event)`` tensor (already on ``device``).
         batch_size: samples per draw.
         latent_dim: dimension of z ~ N(0, I).
         seed: seeds the shuffling, the latents and the noise.
