@@ -7,7 +7,7 @@ per logged step) that a reader can plot again.
 
 Speed (measured in ``benchmarks/``; see the book's Performance page): Adam is the fused kernel where
 torch has one; D scores real and generated samples in one call when it treats samples independently
-(``d.per_sample``) and no regulariser needs the gradient of only one of them; nothing inside the
+(``d.per_sample``) and no regulariser needs their input gradients; nothing inside the
 loop reads a tensor's value on the host except every ``log_every`` steps (no ``.item()``, no Python
 branch on a tensor; noise and penalty weights are Python floats), so a GPU never waits for the CPU.
 ``compile=True`` runs the networks through ``torch.compile`` (D only without a gradient penalty:
@@ -140,9 +140,10 @@ def use_compile(compile: bool | str, device: torch.device | str) -> bool:
 
 def fuses_d_calls(d: torch.nn.Module, needs_grad: tuple[str, ...]) -> bool:
     """Whether D may score real and generated samples in one call: D must score each sample on its
-    own (``d.per_sample``: no batch norm, no minibatch features), and the regulariser must need the
-    input gradient of both inputs or of neither (of one alone, the other half would be wasted work)."""
-    return bool(getattr(d, "per_sample", False)) and set(needs_grad) in (set(), {"real", "fake"})
+    own (``d.per_sample``: no batch norm, no minibatch features), and no regulariser may need an input
+    gradient (with Roth's regulariser the fused call measured slower: its double backward runs on
+    activations twice as large)."""
+    return bool(getattr(d, "per_sample", False)) and not needs_grad
 
 
 def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, hooks: list[Hook] = (),
