@@ -26,8 +26,9 @@ ADAM = dict(lr=1e-3, betas=(0.5, 0.999))
 EXPRESSIBLE = {
     ("torchgan", "plain"): None,
     ("torchgan", "roth"): "no Roth et al. regulariser in torchgan",
-    ("torchgan", "wgan_gp"): "different step: WassersteinGradientPenalty is a separate D update (a second "
-                             "optimiser step per iteration, G run again) on the whole batch's gradient norm",
+    ("torchgan", "wgan_gp"): "different step: its WassersteinGradientPenalty is a separate D update (a second "
+                             "optimiser step per iteration, G run again) on the whole batch's gradient norm, "
+                             "so it is not counted against the targets",
     ("vegans", "plain"): None,
     ("vegans", "roth"): "no Roth et al. regulariser in vegans",
     ("vegans", "wgan_gp"): None,
