@@ -34,17 +34,19 @@ TOY_VARIANTS = {  # TrainConfig fields of each toy variant (one D update per G u
 # The loops
 
 
-def make_gancompanion(variant="plain", seeds=1, batch=512, width=128, compile=False, **_):
+def make_gancompanion(variant="plain", seeds=1, batch=512, width=128, compile=False, device="cpu", **_):
     from gancompanion import data, nets, streams, train
 
     ids = list(range(seeds))
-    st = streams.ToyStreams(data.ring(), ids, batch_size=batch, latent_dim=2)
-    g = nets.mlp_generator(2, [width, width], 2, ids)
-    d = nets.mlp_discriminator(2, [width, width], ids)
+    st = streams.ToyStreams(data.ring(), ids, batch_size=batch, latent_dim=2, device=device)
+    g = nets.mlp_generator(2, [width, width], 2, ids).to(device)
+    d = nets.mlp_discriminator(2, [width, width], ids).to(device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
     def run(n):  # n steps of train(), as a reader calls it (history every 100 steps, no progress bar)
         cfg = train.TrainConfig(steps=n, lr_d=1e-3, lr_g=1e-3, log_every=min(100, n), **TOY_VARIANTS[variant])
         train.train(g, d, st, cfg, progress=False, compile=compile)
+        sync()  # the GPU's queued work belongs to these n steps
 
     return run
 

@@ -54,7 +54,7 @@ def test_paired_ratios_and_targets():
     assert got["CPU 1 thread, plain: gancompanion speed / hand-written"] is True
     assert got["CPU 1 thread, plain: gancompanion time / compute floor"] is False
     assert got["CPU 2 threads: seed-steps/s of 16 seeds / of 1 seed"] is True
-    assert got["GPU: 64 seeds / 1 seed cost"] is None
+    assert got["GPU: cost of a step of 64 seeds / of 1 seed"] is None
 
 
 def test_every_peer_and_variant_says_whether_it_can_be_expressed():
