@@ -2,9 +2,11 @@
 #   make book SCALE=smoke|book|paper DEVICE=auto|cpu|cuda SEED=0 JOBS=1
 #   make test
 #   make install TORCH=cuda     (a CUDA build of torch from PyPI instead of the pinned CPU wheel)
+#   make bench                  (benchmarks/run.py; the PyPI peers go into a separate .venv-bench)
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
+BENCH_VENV ?= .venv-bench
 SCALE ?= book
 DEVICE ?= auto
 SEED ?= 0
@@ -21,7 +23,7 @@ else
 $(error unknown TORCH '$(TORCH)'; choose one of: cpu, cuda)
 endif
 
-.PHONY: install book test bench clean
+.PHONY: install book test bench bench-env clean
 
 $(VENV)/.installed: pyproject.toml requirements-book.txt
 	@echo "== creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
@@ -41,7 +43,18 @@ test: install
 		$$(ls _build/executed/smoke/[0-9]*.ipynb | grep -v '\.failed\.ipynb$$') \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -q
 
-bench: install
+# The peers (torchgan, vegans, torch-mimicry) are benchmark subjects, never dependencies of the package:
+# they live in their own environment, with the same torch, installed as benchmarks/requirements-peers.txt says.
+$(BENCH_VENV)/.installed: benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(subst $(BIN)/,$(BENCH_VENV)/bin/,$(TORCH_INSTALL))
+	$(BENCH_VENV)/bin/pip install -q -r benchmarks/requirements-peers.txt
+	$(BENCH_VENV)/bin/pip install -q --no-deps torchgan==0.1.0 vegans==0.4.0 torch-mimicry==0.1.16
+	@touch $@
+
+bench-env: $(BENCH_VENV)/.installed
+
+bench: install bench-env
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -67,6 +67,8 @@ class MLP(nn.Sequential):
     with ``squeeze=True`` (discriminators) the last axis of size 1 is dropped, giving logits (S, B).
     """
 
+    per_sample = True  # each sample's output depends on that sample alone (the loop may batch calls)
+
     def __init__(self, sizes: Sequence[int], seeds: Sequence[int], role: str, activation: str = "tanh",
                  init_std: float | None = None, squeeze: bool = False):
         choose("activation", activation, ACTIVATIONS)
@@ -158,6 +160,8 @@ class DCGANDiscriminator(nn.Module):
     logit. No batch norm: the perfect-discriminator probe scores all-real and all-fake batches, and
     batch statistics would leak which is which.
     """
+
+    per_sample = True  # each image's logit depends on that image alone (the loop may batch calls)
 
     def __init__(self, image_size: int = 16, width: int = 32, channels: int = 1):
         super().__init__()

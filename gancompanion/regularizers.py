@@ -34,8 +34,10 @@ def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor
     It is the analytic, small-noise stand-in for instance noise of variance gamma.
     """
     d_real, d_fake = torch.sigmoid(real_logits), torch.sigmoid(fake_logits)
-    g_real = squared_norm(input_gradient(real_logits, real), event_ndim)
-    g_fake = squared_norm(input_gradient(fake_logits, fake), event_ndim)
+    # One backward pass gives both input gradients: the real logits do not depend on the fake
+    # inputs, nor the fake logits on the real ones (they come from separate calls of D).
+    grad_real, grad_fake = torch.autograd.grad(real_logits.sum() + fake_logits.sum(), (real, fake), create_graph=True)
+    g_real, g_fake = squared_norm(grad_real, event_ndim), squared_norm(grad_fake, event_ndim)
     omega = ((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1)
     return 0.5 * weight * omega
 

@@ -4,6 +4,14 @@ It serves the seed-batched toy MLPs and the DCGAN alike: tensors are ``(*runs, b
 losses come out one per run, and their sum is what is differentiated, so run s's gradients are
 exactly those it would get trained alone. The history is a plain DataFrame (one row per run
 per logged step) that a reader can plot again.
+
+Speed (measured in ``benchmarks/``; see the book's Performance page): Adam is the fused kernel where
+torch has one; D scores real and generated samples in one call when it treats samples independently
+(``d.per_sample``) and no regulariser needs their input gradients; nothing inside the
+loop reads a tensor's value on the host except every ``log_every`` steps (no ``.item()``, no Python
+branch on a tensor; noise and penalty weights are Python floats), so a GPU never waits for the CPU.
+``compile=True`` runs the networks through ``torch.compile`` (D only without a gradient penalty:
+compiled graphs do not support double backward).
 """
 
 from __future__ import annotations
@@ -105,9 +113,42 @@ def _config_mismatch(stored: dict, current: dict) -> list[str]:
     return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in keys if stored.get(k) != current.get(k)]
 
 
+COMPILE_CHOICES = ("auto", True, False)
+
+
+def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam as one fused kernel per step where torch has it (CPU and CUDA), else the default loop."""
+    params = list(params)
+    if torch.device(device).type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        except (RuntimeError, TypeError):  # an older torch or an unsupported dtype
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def use_compile(compile: bool | str, device: torch.device | str) -> bool:
+    """Resolve ``compile="auto"``: on by default only on CUDA (on the CPU it measured slower, see
+    ``benchmarks/``); ``True`` falls back to eager with a warning where ``torch.compile`` is missing."""
+    choose("compile", compile, COMPILE_CHOICES)
+    wanted = torch.device(device).type == "cuda" if compile == "auto" else bool(compile)
+    if wanted and not hasattr(torch, "compile"):
+        warnings.warn("torch.compile is not available in this torch; training eagerly", RuntimeWarning)
+        return False
+    return wanted
+
+
+def fuses_d_calls(d: torch.nn.Module, needs_grad: tuple[str, ...]) -> bool:
+    """Whether D may score real and generated samples in one call: D must score each sample on its
+    own (``d.per_sample``: no batch norm, no minibatch features), and no regulariser may need an input
+    gradient (with Roth's regulariser the fused call measured slower: its double backward runs on
+    activations twice as large)."""
+    return bool(getattr(d, "per_sample", False)) and not needs_grad
+
+
 def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, hooks: list[Hook] = (),
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1000, progress: bool = True,
-          desc: str = "train") -> TrainResult:
+          desc: str = "train", compile: bool | str = "auto") -> TrainResult:
     """Train ``g`` against ``d`` on ``streams`` for ``cfg.steps`` generator updates.
 
     Args:
@@ -117,15 +158,23 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
         hooks: callbacks at fixed step counts (snapshots, evaluations).
         checkpoint: a file to resume from (if it exists and was written with the same ``cfg``) and
             to save to every ``checkpoint_every`` steps and at the end, atomically.
+        compile: run g and d through ``torch.compile`` (True, False, or "auto": only on CUDA).
+            D stays eager when a regulariser differentiates through its input gradient.
     Returns:
         TrainResult with the history DataFrame, the hooks' records, and the runs that diverged.
     """
     objective = get_objective(cfg.objective)
     reg = get_regularizer(cfg.regularizer) if cfg.regularizer else None
     noise = InstanceNoise(cfg.noise_sigma, cfg.noise_schedule, cfg.noise_decay)
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    opt_d = make_adam(d.parameters(), cfg.lr_d, cfg.betas, streams.device)
+    opt_g = make_adam(g.parameters(), cfg.lr_g, cfg.betas, streams.device)
     event_ndim, total = streams.event_ndim, cfg.steps
+    needs_grad = reg.needs_grad if reg is not None else ()
+    fuse = fuses_d_calls(d, needs_grad)
+    g_fwd, d_fwd = g, d  # the forward passes of the training steps (hooks see the plain modules)
+    if use_compile(compile, streams.device):
+        g_fwd = torch.compile(g)
+        d_fwd = d if reg is not None else torch.compile(d)
     logs: list[tuple[int, torch.Tensor]] = []  # (step, stacked metrics (5, *runs)) kept on the device
     records: dict[str, dict[int, Any]] = {h.name: {} for h in hooks}
     diverged: dict[int, int] = {}
@@ -160,14 +209,18 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
         # D: maximise E log D(x) + E log(1 - D(G(z)))  (or the chosen objective), plus a penalty
         real_in = noise(x_real, streams.noise(), t, total) if cfg.noise_sigma else x_real
         fake_in = noise(x_fake, streams.noise(), t, total) if cfg.noise_sigma else x_fake
-        if reg is not None:
-            real_in = real_in.detach().requires_grad_(True) if "real" in reg.needs_grad else real_in
-            fake_in = fake_in.detach().requires_grad_(True) if "fake" in reg.needs_grad else fake_in
-        real_logits, fake_logits = d(real_in), d(fake_in)
+        real_in = real_in.detach().requires_grad_(True) if "real" in needs_grad else real_in
+        fake_in = fake_in.detach().requires_grad_(True) if "fake" in needs_grad else fake_in
+        if fuse:  # one call on the real and generated samples side by side: (*runs, 2B, *event)
+            logits = d_fwd(torch.cat([real_in, fake_in], dim=real_in.ndim - event_ndim - 1))
+            batch_sizes = [real_in.shape[-event_ndim - 1], fake_in.shape[-event_ndim - 1]]
+            real_logits, fake_logits = logits.split(batch_sizes, dim=-1)  # (*runs, B) each
+        else:
+            real_logits, fake_logits = d_fwd(real_in), d_fwd(fake_in)
         loss = objective.d_loss(real_logits, fake_logits)
         penalty = torch.zeros_like(loss)
         if reg is not None:
-            weight = anneal(cfg.reg_weight, t, total, cfg.reg_schedule, cfg.reg_decay)
+            weight = anneal(cfg.reg_weight, t, total, cfg.reg_schedule, cfg.reg_decay)  # a Python float
             penalty = reg.penalty(real=real_in, fake=fake_in, real_logits=real_logits, fake_logits=fake_logits,
                                   event_ndim=event_ndim, weight=weight, d=d, uniform=streams.uniform)
         opt_d.zero_grad(set_to_none=True)
@@ -175,7 +228,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
         opt_d.step()
         if cfg.weight_clip is not None:
             with torch.no_grad():
-                for p in d.parameters():
+                for p in params_d:
                     p.clamp_(-cfg.weight_clip, cfg.weight_clip)
         return loss.detach(), penalty.detach(), real_logits.detach(), fake_logits.detach()
 
@@ -183,7 +236,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
         # G: minimise the objective's generator loss, e.g. -E log D(G(z)) (non-saturating)
         d.requires_grad_(False)
         fake_in = noise(x_fake, streams.noise(), t, total) if cfg.noise_sigma else x_fake
-        loss = objective.g_loss(d(fake_in))
+        loss = objective.g_loss(d_fwd(fake_in))
         opt_g.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt_g.step()
@@ -201,6 +254,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
                 raise FloatingPointError(msg)
             warnings.warn(msg + "; their rows in the history hold NaN/inf from here on", RuntimeWarning)
 
+    params_d = list(d.parameters())
     g.train(), d.train()
     run_hooks(start)
     pbar = bar(total=total, initial=start, desc=desc, enabled=progress)
@@ -210,9 +264,9 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *, 
                 x_real, z = streams.real(), streams.latent()
                 if k < cfg.n_dis - 1:
                     with torch.no_grad():
-                        x_fake = g(z)
+                        x_fake = g_fwd(z)
                 else:  # the last D step shares its G forward pass with the G step
-                    x_fake = g(z)
+                    x_fake = g_fwd(z)
                 d_loss, penalty, real_logits, fake_logits = d_step(x_real, x_fake.detach(), step)
             g_loss = g_step(x_fake, step)
             done = step + 1

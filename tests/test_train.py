@@ -6,11 +6,12 @@ from gancompanion import data, nets, streams, train
 RING = data.ring()
 
 
-def _run(seeds, cfg, hooks=(), checkpoint=None, dist=RING):
+def _run(seeds, cfg, hooks=(), checkpoint=None, dist=RING, **kwargs):
     st = streams.ToyStreams(dist, seeds, batch_size=32, latent_dim=2, chunk=8)
     g = nets.mlp_generator(2, [16, 16], 2, seeds)
     d = nets.mlp_discriminator(2, [16, 16], seeds)
-    result = train.train(g, d, st, cfg, hooks=list(hooks), checkpoint=checkpoint, checkpoint_every=10, progress=False)
+    result = train.train(g, d, st, cfg, hooks=list(hooks), checkpoint=checkpoint, checkpoint_every=10, progress=False,
+                         **kwargs)
     return result, g, d
 
 
@@ -23,8 +24,14 @@ def test_history_has_one_row_per_run_and_logged_step():
     assert h[["d_loss", "g_loss"]].notna().all().all()
 
 
-@pytest.mark.parametrize("variant", [dict(), dict(regularizer="roth", reg_weight=0.1, noise_sigma=0.1),
-                                     dict(objective="wgan", regularizer="wgan_gp", reg_weight=1.0, n_dis=2)])
+@pytest.mark.parametrize("variant", [
+    dict(),
+    dict(regularizer="roth", reg_weight=0.1, noise_sigma=0.1),
+    dict(regularizer="roth", reg_weight=0.1, reg_schedule="exponential"),
+    dict(regularizer="r1", reg_weight=1.0),
+    dict(noise_sigma=0.2, noise_schedule="linear"),
+    dict(objective="wgan", regularizer="wgan_gp", reg_weight=1.0, n_dis=2),
+])
 def test_seeds_trained_together_equal_seeds_trained_alone(variant):
     cfg = train.TrainConfig(steps=20, log_every=5, lr_d=1e-3, lr_g=1e-3, **variant)
     together, g2, d2 = _run([3, 7], cfg)
@@ -103,3 +110,85 @@ def test_dataset_streams_cover_each_epoch_once():
     assert seen.tolist() == list(range(10))
     with pytest.raises(ValueError, match="batch_size 20 is larger than the dataset"):
         streams.DatasetStreams(x, batch_size=20, latent_dim=2, seed=0)
+
+
+# ------------------------------------------------------------------------------------------
+# Speed features: what can be checked on a CPU (the benchmarks measure the speed itself).
+
+
+def test_adam_is_the_fused_kernel_on_the_cpu():
+    opt = train.make_adam(torch.nn.Linear(2, 2).parameters(), 1e-3, (0.5, 0.999), torch.device("cpu"))
+    assert opt.defaults["fused"] is True
+
+
+def test_compile_defaults_to_off_on_the_cpu_and_on_on_cuda():
+    assert train.use_compile("auto", "cpu") is False
+    assert train.use_compile("auto", "cuda") is True
+    assert train.use_compile(True, "cpu") is True and train.use_compile(False, "cuda") is False
+    with pytest.raises(ValueError, match="unknown compile 'yes'"):
+        train.use_compile("yes", "cpu")
+
+
+@pytest.mark.parametrize("variant, d_compiled", [(dict(), True), (dict(regularizer="r1", reg_weight=1.0), False)])
+def test_compile_wraps_g_always_and_d_only_without_double_backward(monkeypatch, variant, d_compiled):
+    compiled = []
+
+    def fake_compile(module, **kwargs):  # stands in for torch.compile (slow on this CPU), records its argument
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    result, g, d = _run([0], train.TrainConfig(steps=2, log_every=1, **variant), compile=True)
+    assert compiled[0] is g and (d in compiled) == d_compiled
+
+
+def test_d_scores_real_and_fake_in_one_call_only_when_that_is_safe():
+    d = nets.mlp_discriminator(2, [4], [0])
+    assert train.fuses_d_calls(d, ()) is True
+    assert train.fuses_d_calls(d, ("real", "fake")) is False  # measured slower with Roth's double backward
+    assert train.fuses_d_calls(d, ("real",)) is False
+    assert train.fuses_d_calls(torch.nn.Linear(2, 1), ()) is False  # no per_sample promise: two calls
+    assert nets.DCGANDiscriminator(16, 8).per_sample is True
+
+
+@pytest.mark.parametrize("variant", [dict(), dict(objective="wgan", regularizer="wgan_gp", reg_weight=1.0)])
+def test_one_fused_d_call_equals_two_calls(monkeypatch, variant):
+    cfg = train.TrainConfig(steps=15, log_every=5, lr_d=1e-3, lr_g=1e-3, **variant)
+    fused, g1, _ = _run([2, 5], cfg)
+    monkeypatch.setattr(train, "fuses_d_calls", lambda d, needs_grad: False)
+    separate, g2, _ = _run([2, 5], cfg)
+    assert torch.allclose(torch.tensor(fused.history.d_loss.values), torch.tensor(separate.history.d_loss.values),
+                          rtol=1e-4, atol=1e-6)
+    for p, q in zip(g1.parameters(), g2.parameters()):
+        assert torch.allclose(p, q, rtol=1e-4, atol=1e-5)
+
+
+class HostReads(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts reads of a tensor's value by the host (``.item()``, ``bool(t)``, ``if t:``): on a GPU
+    each one waits for the device to finish all the work queued before it."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("variant", [dict(noise_sigma=0.1, noise_schedule="exponential"),
+                                     dict(regularizer="roth", reg_weight=0.1, reg_schedule="linear"),
+                                     dict(objective="wgan", regularizer="wgan_gp", reg_weight=1.0, n_dis=2),
+                                     dict(objective="wgan", weight_clip=0.01)])
+def test_training_steps_never_read_a_tensor_on_the_host(variant):
+    reads, per_step = HostReads(), {}
+
+    def note(step, g, d, s):
+        per_step[step] = reads.count
+
+    cfg = train.TrainConfig(steps=12, log_every=6, lr_d=1e-3, lr_g=1e-3, **variant)
+    with reads:
+        _run([0, 1], cfg, hooks=[train.Hook("note", 1, note)])
+    steps = sorted(per_step)
+    assert [per_step[b] - per_step[a] for a, b in zip(steps, steps[1:])] == [0] * (len(steps) - 1)
