@@ -13,6 +13,7 @@ from . import (  # noqa: E402
     claims,
     data,
     device,
+    metrics,
     nets,
     noise,
     objectives,
@@ -27,5 +28,5 @@ from . import (  # noqa: E402
 from .device import pick_device, seed_everything  # noqa: E402
 from .scales import settings  # noqa: E402
 
-__all__ = ["claims", "data", "device", "nets", "noise", "objectives", "plotting", "probes", "regularizers",
+__all__ = ["claims", "data", "device", "metrics", "nets", "noise", "objectives", "plotting", "probes", "regularizers",
            "scales", "streams", "train", "validation", "pick_device", "seed_everything", "settings"]

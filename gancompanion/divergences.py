@@ -336,6 +336,35 @@ def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
     return np.vectorize(gap, otypes=[float])(sigmas)
 
 
+def roth_omega(p: Mixture1D, q: Mixture1D) -> float:
+    """Roth et al.'s (2017) JS regulariser Omega at the optimal logit phi* = log p / q, by quadrature.
+
+    Omega(phi*) = E_P[(1 - D)^2 phi*'^2] + E_Q[D^2 phi*'^2] with D = sigmoid(phi*), so that the noisy
+    objective is F_sigma(phi*) = F(phi*) - sigma^2 / 2 * Omega(phi*) + O(sigma^4) (see ``taylor_gap``).
+
+    Args:
+        p, q: ``Mixture1D`` with all stds > 0.
+
+    Returns:
+        float >= 0.
+    """
+    for name, d in (("p", p), ("q", q)):
+        if not d.is_continuous:
+            raise ValueError(f"{name} must have all stds > 0 (phi* = log p/q needs densities), got stds={d.stds}")
+
+    def integrand(x):
+        lp, score_p = p._logpdf_and_score(x)
+        lq, score_q = q._logpdf_and_score(x)
+        phi, dphi = lp - lq, score_p - score_q
+        log_d, log_1md = _log_sigmoid(phi), _log_sigmoid(-phi)
+        return (np.exp(lp + 2 * log_1md) + np.exp(lq + 2 * log_d)) * dphi**2
+
+    lo = min(p._span(14)[0], q._span(14)[0])
+    hi = max(p._span(14)[1], q._span(14)[1])
+    points = sorted(set(p.means) | set(q.means))
+    return float(integrate.quad(integrand, lo, hi, points=points, epsabs=0.0, epsrel=1e-10, limit=1000)[0])
+
+
 def loglog_slope(x, y) -> float:
     """Least-squares slope of log y against log x (the order of a power law y ~ x^k)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

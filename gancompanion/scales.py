@@ -55,6 +55,41 @@ TABLE: dict[str, dict[str, dict]] = {
         paper=dict(epochs=(1, 10, 25), d_iterations=4000, grad_every=50, grad_batches=16,
                    noise_sweep=(0.05, 0.1, 0.25, 0.5, 1.0), image_size=32, width=64),
     ),
+    # Chapter 3, section 1: JS between two point masses blurred by Gaussian noise, by quadrature (exact;
+    # the same at every scale).
+    "ch3.js": _per_scale(
+        dict(sigmas=(0.2, 0.5, 1.0), theta_max=2.0, n_theta=161),
+        smoke=dict(), book=dict(), paper=dict(),
+    ),
+    # Chapter 3, section 2: the Taylor connection on two 1-D Gaussians (exact; the same at every scale).
+    "ch3.taylor": _per_scale(
+        dict(p=(0.0, 1.0), q=(0.5, 1.5), sigma_min=0.01, sigma_max=0.3, n_sigma=9),
+        smoke=dict(), book=dict(), paper=dict(),
+    ),
+    # Chapter 3, section 3: Roth et al. (2017) Fig. 1, their 3DGAN.py toy (research notes section 2):
+    # 7 Gaussians (std 0.01) on a ring in a plane of R^3; G 2->128->128->3, D 3->128->128->1, tanh,
+    # truncated-normal(0.1) init; Adam(beta1 0.5); batch 512; saturating minimax G loss; gamma 0.1
+    # (optionally annealed by 0.01^(t/T)); 3 runs; 100k generator steps; a frame every 10k steps.
+    # Instance noise sigma = sqrt(gamma) (gamma is a noise variance); R1 gamma = gamma / 2 (see the
+    # chapter). Metrics on n_eval samples every eval_every steps (VEEGAN/PacGAN: 2500 samples, 3 std).
+    "ch3.roth": _per_scale(
+        dict(hidden=128, latent_dim=2, batch_size=512, init_std=0.1, betas=(0.5, 0.999), objective="minimax",
+             gamma=0.1, decay=0.01, n_eval=2500, k_std=3.0, n_plot=2500),
+        # seeds: runs of the two variants the claims compare (unregularised, Roth); extra_seeds: runs of
+        # the other three (the first seeds of the same list). book: twice the paper's learning rate, so
+        # that the models find the modes within a CPU budget (the chapter says why).
+        smoke=dict(seeds=2, extra_seeds=1, steps=200, lr=2e-3, eval_every=20, frames=3, n_plot=1000),
+        book=dict(seeds=3, extra_seeds=1, steps=5000, lr=2e-3, eval_every=100, frames=6),
+        paper=dict(seeds=3, extra_seeds=3, steps=100_000, lr=1e-3, eval_every=1000, frames=11,
+                   checkpoint_every=5000),
+    ),
+    # Chapter 3, section 4: the Dirac-GAN, with the settings of Mescheder et al.'s DiracGAN.ipynb
+    # (research notes section 3); exact, the same at every scale.
+    "ch3.dirac": _per_scale(
+        dict(start=(1.0, 1.0), h=0.2, steps=500, grid=10, extent=2.0, wgan_clip=1.0, wgan_gp_gamma=0.7,
+             noise_sigma=0.7, r1_gamma=0.3, gamma_max=1.5, sigma_max=2.0, n_eig=31),
+        smoke=dict(), book=dict(), paper=dict(),
+    ),
 }
 
 

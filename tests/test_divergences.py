@@ -203,3 +203,26 @@ def test_loglog_slope_and_bad_inputs():
         dv.taylor_gap(Mixture1D.dirac(0.0), Mixture1D.gaussian(), [0.1])
     with pytest.raises(ValueError, match="sigmas"):
         dv.taylor_gap(Mixture1D.gaussian(), Mixture1D.gaussian(1.0), [-0.1])
+
+
+@pytest.mark.parametrize("mq,sq", [(1.0, 1.0), (0.5, 1.5)])
+def test_roth_omega_matches_gauss_hermite_and_its_symmetric_form(mq, sq):
+    _, omega, omega_sym = _gauss_hermite_gap(0.0, 1.0, mq, sq, 0.1)
+    got = dv.roth_omega(Mixture1D.gaussian(0.0, 1.0), Mixture1D.gaussian(mq, sq))
+    assert got == pytest.approx(omega, rel=1e-8)
+    assert got == pytest.approx(omega_sym, rel=1e-8)
+
+
+def test_roth_omega_is_the_second_order_term_of_the_noisy_objective():
+    # (F_sigma - F) / sigma^2 -> -Omega / 2 as sigma -> 0; here with F_sigma - F from Gauss-Hermite
+    p, q = Mixture1D.gaussian(0.0, 1.0), Mixture1D.gaussian(0.5, 1.5)
+    omega = dv.roth_omega(p, q)
+    z, w = np.polynomial.hermite.hermgauss(200)
+    w = w / np.sqrt(np.pi)
+    phi = lambda x: p.logpdf(x) - q.logpdf(x)
+    F = lambda v: np.sum(w * -np.logaddexp(0, -phi(np.sqrt(2 * (1 + v)) * z))) + \
+        np.sum(w * -np.logaddexp(0, phi(0.5 + np.sqrt(2 * (1.5**2 + v)) * z)))
+    sigma = 0.01
+    assert (F(sigma**2) - F(0.0)) / sigma**2 == pytest.approx(-omega / 2, rel=1e-3)
+    with pytest.raises(ValueError, match="q must"):
+        dv.roth_omega(p, Mixture1D.dirac(0.0))

@@ -1,0 +1,95 @@
+"""Metrics on hand-made samples whose answers are known."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gancompanion import data, metrics
+
+
+@pytest.fixture
+def ring():
+    return data.ring(n_modes=4, radius=1.0, std=0.01)  # centres (1,0), (0,1), (-1,0), (0,-1)
+
+
+def test_high_quality_and_modes_covered_by_hand(ring):
+    run0 = [[1.0, 0.0], [0.0, 1.029], [0.0, 1.031], [-0.5, 0.0]]  # 2 HQ (modes 0, 1), 1 just out, 1 far
+    run1 = [[1.0, 0.02], [0.99, 0.0], [1.0, -0.01], [1.0, 0.0]]  # all HQ, all on mode 0 (collapse)
+    x = np.array([run0, run1])
+    mask, mode = metrics.high_quality(x, ring)
+    assert mask.tolist() == [[True, True, False, False], [True, True, True, True]]
+    assert mode[0, :3].tolist() == [0, 1, 1]
+    assert metrics.modes_covered(x, ring).tolist() == [2, 1]
+    assert metrics.high_quality_fraction(x, ring).tolist() == [0.5, 1.0]
+    # a looser threshold (4 std) lets the third sample of run 0 in
+    assert metrics.high_quality_fraction(x, ring, k=4).tolist() == [0.75, 1.0]
+
+
+def test_all_modes_covered_and_tensor_input(ring):
+    x = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [5.0, 5.0]]])
+    assert metrics.modes_covered(x, ring).tolist() == [4]
+    assert metrics.high_quality_fraction(x, ring).tolist() == [0.8]
+    # (n, dim) is one run
+    assert metrics.modes_covered(x[0], ring).shape == (1,)
+
+
+def test_embedded_distance_is_measured_in_the_embedding_space():
+    dist = data.ring7_3d()
+    centers = dist.centers.numpy()  # (7, 3)
+    normal = np.cross(dist.matrix[0].numpy(), dist.matrix[1].numpy())  # unit normal of the plane
+    on = centers[None]  # every centre exactly: all 7 covered, nothing off the plane
+    assert metrics.modes_covered(on, dist).tolist() == [7]
+    assert metrics.distance_off(on, dist) == pytest.approx([0.0], abs=1e-6)
+    # lifted 0.02 off the plane: still HQ (0.02 < 3 std = 0.03); lifted 0.05: not HQ, though its
+    # projection sits exactly on the centre
+    lifted = np.stack([centers + 0.02 * normal, centers + 0.05 * normal])
+    assert metrics.modes_covered(lifted, dist).tolist() == [7, 0]
+    assert metrics.distance_off(lifted, dist) == pytest.approx([0.02, 0.05], rel=1e-5)
+    out = metrics.evaluate(lifted, dist)
+    assert set(out) == {"modes", "hq_fraction", "off_plane"}
+    assert out["hq_fraction"].tolist() == [1.0, 0.0]
+
+
+def test_real_samples_score_as_the_convention_predicts():
+    dist = data.ring7_3d()
+    x = dist.sample((2, 5000), torch.Generator().manual_seed(0))
+    assert metrics.modes_covered(x, dist).tolist() == [7, 7]
+    # in-plane 2-D Gaussian: P(|e| > 3 std) = exp(-9/2) = 1.1%
+    hq = metrics.high_quality_fraction(x, dist)
+    assert np.all(np.abs(hq - (1 - math.exp(-4.5))) < 0.005)
+    assert np.all(metrics.distance_off(x, dist) < 1e-6)
+
+
+def test_first_full_coverage_and_kept_fraction_by_hand():
+    steps = [0, 10, 20, 30, 40, 50]
+    modes = np.array([
+        [3, 7, 2],
+        [7, 7, 4],
+        [6, 7, 5],
+        [7, 7, 6],
+        [7, 6, 6],
+        [7, 7, 6],
+    ])  # run 0 first full at 10, then 3 of 4 later; run 1 at 0, then 4 of 5; run 2 never
+    first = metrics.first_full_coverage(steps, modes, 7)
+    assert first.tolist() == [10.0, 0.0, math.inf]
+    assert metrics.kept_fraction(steps, modes, 7).tolist() == pytest.approx([0.75, 0.8, 0.0])
+    # covering all modes only at the last snapshot shows nothing about staying there
+    assert metrics.kept_fraction([0, 1], [[6], [7]], 7).tolist() == [0.0]
+    assert metrics.first_full_coverage([0, 1], [6, 7], 7).tolist() == [1.0]
+
+
+def test_bad_inputs_name_the_problem(ring):
+    with pytest.raises(ValueError, match="samples must be shaped"):
+        metrics.modes_covered(np.zeros(3), ring)
+    with pytest.raises(ValueError, match="centers must be"):
+        metrics.modes_covered(np.zeros((1, 2, 3)), ring)
+    with pytest.raises(ValueError, match="k must be a number >= 0"):
+        metrics.modes_covered(np.zeros((1, 2, 2)), ring, k=-1)
+    with pytest.raises(ValueError, match="embedded mixture"):
+        metrics.distance_off(np.zeros((1, 2, 2)), ring)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        metrics.first_full_coverage([0, 0], [7, 7], 7)
+    with pytest.raises(ValueError, match="steps must be"):
+        metrics.kept_fraction([0, 1, 2], [7, 7], 7)

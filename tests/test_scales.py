@@ -1,0 +1,30 @@
+import pytest
+
+import gancompanion as gc
+
+
+def test_ch3_paper_scale_is_roth_et_al_3dgan_settings():
+    """research-notes section 2 (their 3DGAN.py): the paper scale must not drift from the source."""
+    cfg = gc.settings("ch3.roth", "paper")
+    assert (cfg.steps, cfg.batch_size, cfg.lr, cfg.betas[0], cfg.gamma, cfg.seeds) == (100_000, 512, 1e-3, 0.5, 0.1, 3)
+    assert (cfg.hidden, cfg.latent_dim, cfg.init_std, cfg.objective) == (128, 2, 0.1, "minimax")
+    assert cfg.steps // (cfg.frames - 1) == 10_000  # a frame every 10k steps, as PLOT_FREQ
+
+
+@pytest.mark.parametrize("scale", gc.scales.SCALES)
+def test_ch3_roth_frames_and_evaluations_fit_the_run(scale):
+    cfg = gc.settings("ch3.roth", scale)
+    assert cfg.steps % cfg.eval_every == 0 and cfg.steps // cfg.eval_every >= 10
+    assert 2 <= cfg.frames <= cfg.steps // cfg.eval_every + 1
+    assert cfg.n_plot <= cfg.n_eval
+
+
+def test_ch3_dirac_uses_the_authors_notebook_settings():
+    cfg = gc.settings("ch3.dirac", "smoke")
+    assert (cfg.start, cfg.h, cfg.steps, cfg.grid) == ((1.0, 1.0), 0.2, 500, 10)
+    assert (cfg.wgan_clip, cfg.wgan_gp_gamma, cfg.noise_sigma, cfg.r1_gamma) == (1.0, 0.7, 0.7, 0.3)
+
+
+def test_unknown_experiment_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown experiment 'ch3.nothing'.*'ch3.roth'"):
+        gc.settings("ch3.nothing", "book")
