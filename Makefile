@@ -1,5 +1,5 @@
 # The two commands of the README: `make book` and `make test`. Everything else is a helper.
-#   make book SCALE=smoke|book|paper DEVICE=auto|cpu|cuda SEED=0 JOBS=1
+#   make book SCALE=smoke|book|paper DEVICE=auto|cpu|cuda SEED=0 JOBS=<cores>  (chapters run at once)
 #   make test
 #   make install TORCH=cuda     (a CUDA build of torch from PyPI instead of the pinned CPU wheel)
 #   make bench                  (benchmarks/run.py; the PyPI peers go into a separate .venv-bench)
@@ -10,7 +10,7 @@ BENCH_VENV ?= .venv-bench
 SCALE ?= book
 DEVICE ?= auto
 SEED ?= 0
-JOBS ?= 1
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 TORCH ?= cpu
 TORCH_VERSION := 2.13.0
 BIN := $(VENV)/bin

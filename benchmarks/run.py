@@ -236,12 +236,30 @@ def section_gpu(args, log) -> dict:
 
 
 def section_chapters(args, log) -> dict:
+    """Wall time of every chapter at each scale in ``--scales``.
+
+    By default each chapter is executed afresh through ``gancompanion run --force``. With
+    ``--from-executed`` the times are read instead from papermill's record in the executed notebooks of
+    the last run (``_build/executed/<scale>/``), e.g. of ``make book SCALE=book``, so that a book build
+    need not be repeated to be timed.
+    """
     sys.path.insert(0, str(ROOT))
+    import nbformat
+
     from gancompanion import runner
 
     out = {}
     for scale in args.scales:
         for nb in runner.chapters(ROOT):
+            if args.from_executed:
+                path = ROOT / "_build" / "executed" / scale / f"{nb.stem}.ipynb"
+                if not path.exists():
+                    raise SystemExit(f"--from-executed: no executed notebook {path}; run `make book SCALE={scale}`")
+                pm = nbformat.read(path, as_version=4).metadata.papermill
+                out.setdefault(scale, {})[nb.stem] = {
+                    "seconds": pm["duration"], "ok": pm.get("exception") is None, "parameters": pm["parameters"],
+                    "started": pm["start_time"], "source": "papermill record of the last run"}
+                continue
             log(f"chapter {nb.stem} at {scale}")
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "gancompanion", "run", nb.stem, "--scale", scale, "--force",
@@ -365,6 +383,8 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="sections to run (default: all but chapters)")
     p.add_argument("--scales", nargs="+", default=["smoke"], choices=("smoke", "book", "paper"),
                    help="scales of the chapters section (default: smoke)")
+    p.add_argument("--from-executed", action="store_true",
+                   help="chapters: read the times of the last executed notebooks instead of running them again")
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per comparison (default 7)")
     p.add_argument("--out", default=str(HERE / "results" / "cpu-2core.json"), help="the JSON file to write")
     p.add_argument("--bench-python", default=str(BENCH_PYTHON), help="python of the peers' environment")

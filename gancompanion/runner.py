@@ -191,7 +191,8 @@ def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, f
         for nb in bar(notebooks, desc=f"notebooks ({params['scale']})", enabled=progress, unit="nb", leave=True):
             outcomes.append(execute(nb, params, root, force=force, progress=progress))
         return outcomes
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    jobs = min(jobs, len(notebooks))
+    threads = max(1, (os.cpu_count() or 1) // jobs)  # share the cores, no oversubscription
     outcomes = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(execute, nb, params, root, force=force, progress=False, threads=threads)
