@@ -37,7 +37,7 @@ def jupyter_book(root: Path, scale: str, builder: str = "html") -> Path:
     """Run ``jupyter-book build`` on ``root`` with warnings as errors; return the built index page."""
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--builder", builder,
-           "-W", "-n", "--keep-going"]
+           "-W", "-n", "--keep-going", "--all"]  # --all: a cached page never hides a warning
     env = {**os.environ, "GANCOMPANION_BOOK_SCALE": scale,
            "GANCOMPANION_RESULTS": str(root / "_build" / "results")}
     proc = subprocess.run(cmd, cwd=root, env=env)

@@ -51,7 +51,7 @@ def js(p, q):
 
 
 def tv(p, q):
-    """Total variation sup_A |p(A) - q(A)| = sum |p - q| / 2 of discrete distributions."""
+    """Total variation ``sup_A |p(A) - q(A)| = sum |p - q| / 2`` of discrete distributions."""
     p, q = _pair(p, q)
     return np.abs(p - q).sum(-1) / 2
 
@@ -243,7 +243,7 @@ def js_dirac(theta, sigma: float):
 
     Both halves of JS are equal by the reflection x -> theta - x, so JS = KL[P || M] =
     E_P[w - log(1 + w)] with w = M/P - 1 = (exp(d Z - d^2 / 2) - 1) / 2, Z ~ N(0, 1),
-    d = |theta| / sigma: a positive integrand, computed by ``quad`` to relative accuracy 1e-11
+    ``d = |theta| / sigma``: a positive integrand, computed by ``quad`` to relative accuracy 1e-11
     (JS ~ d^2 / 8 for small d, log 2 - O(d exp(-d^2 / 8)) for large d). With ``sigma = 0``:
     log 2 for theta != 0, else 0.
 
@@ -268,7 +268,7 @@ def js_dirac_grad(theta, sigma: float):
     From JS = log 2 - E softplus(d Z - d^2 / 2), differentiating under E and Stein's lemma
     E[Z g(Z)] = E[g'(Z)] give dJS/dd = d E[sigmoid(d Z - d^2 / 2)^2] > 0 for d > 0, and
     dJS/dtheta = sign(theta) / sigma * dJS/dd. The value is ~exp(-d^2 / 8): it underflows to 0 for
-    d = |theta| / sigma beyond about 75. With ``sigma = 0`` the JS is flat (gradient 0) for
+    ``d = |theta| / sigma`` beyond about 75. With ``sigma = 0`` the JS is flat (gradient 0) for
     theta != 0 and jumps at 0 (NaN there).
     """
     sigma = nonnegative("sigma", sigma)
@@ -286,7 +286,7 @@ def _log_sigmoid(t):
 
 
 def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
-    """|F_sigma(phi*) - F(phi*) + sigma^2 / 2 * Omega(phi*)| for each sigma (Roth et al. 2017).
+    """``|F_sigma(phi*) - F(phi*) + sigma^2 / 2 * Omega(phi*)|`` for each sigma (Roth et al. 2017).
 
     F(phi) = E_P log sigmoid(phi) + E_Q log(1 - sigmoid(phi)) is the discriminator objective at logit
     phi, F_sigma the same under P * N_sigma and Q * N_sigma, phi* = log p / q the clean optimum, and
