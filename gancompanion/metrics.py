@@ -18,10 +18,13 @@ import torch
 from .validation import nonnegative
 
 
+def _numpy(x) -> np.ndarray:
+    """A float64 NumPy copy of an array or a torch tensor."""
+    return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
+
+
 def _samples(x) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x, dtype=np.float64)
+    x = _numpy(x)
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3 or x.shape[1] == 0:
@@ -30,8 +33,7 @@ def _samples(x) -> np.ndarray:
 
 
 def _centers(dist) -> np.ndarray:
-    c = dist.centers
-    return np.asarray(c.detach().cpu().numpy() if hasattr(c, "detach") else c, dtype=np.float64)
+    return _numpy(dist.centers)
 
 
 def nearest_mode(samples, centers) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +47,7 @@ def nearest_mode(samples, centers) -> tuple[np.ndarray, np.ndarray]:
         ``(index, distance)``, each (S, n).
     """
     x = _samples(samples)
-    c = np.asarray(centers.detach().cpu().numpy() if hasattr(centers, "detach") else centers, dtype=np.float64)
+    c = _numpy(centers)
     if c.ndim != 2 or c.shape[1] != x.shape[2]:
         raise ValueError(f"centers must be (K, {x.shape[2]}) to match the samples, got {c.shape}")
     d2 = ((x[:, :, None, :] - c[None, None]) ** 2).sum(-1)  # (S, n, K)
