@@ -285,6 +285,27 @@ def _log_sigmoid(t):
     return -np.logaddexp(0.0, -t)  # log sigmoid(t) = -softplus(-t)
 
 
+def _require_densities(p: Mixture1D, q: Mixture1D) -> None:
+    for name, d in (("p", p), ("q", q)):
+        if not d.is_continuous:
+            raise ValueError(f"{name} must have all stds > 0 (phi* = log p/q needs densities), got stds={d.stds}")
+
+
+def _joint_span(a: Mixture1D, b: Mixture1D) -> tuple[float, float]:
+    """An interval holding all but a negligible part of both mixtures' mass."""
+    return min(a._span(14)[0], b._span(14)[0]), max(a._span(14)[1], b._span(14)[1])
+
+
+def _optimal_logit_terms(p: Mixture1D, q: Mixture1D, x):
+    """At the optimal logit phi* = log p/q, D = sigmoid(phi*): log p, log q, log D, log(1 - D) and the
+    integrand of Omega, ``(p (1 - D)^2 + q D^2) phi*'^2``."""
+    lp, score_p = p._logpdf_and_score(x)
+    lq, score_q = q._logpdf_and_score(x)
+    phi, dphi = lp - lq, score_p - score_q  # phi* and its x-derivative
+    log_d, log_1md = _log_sigmoid(phi), _log_sigmoid(-phi)
+    return lp, lq, log_d, log_1md, (np.exp(lp + 2 * log_1md) + np.exp(lq + 2 * log_d)) * dphi**2
+
+
 def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
     """``|F_sigma(phi*) - F(phi*) + sigma^2 / 2 * Omega(phi*)|`` for each sigma (Roth et al. 2017).
 
@@ -308,9 +329,7 @@ def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
     Returns:
         array shaped like ``sigmas``.
     """
-    for name, d in (("p", p), ("q", q)):
-        if not d.is_continuous:
-            raise ValueError(f"{name} must have all stds > 0 (phi* = log p/q needs densities), got stds={d.stds}")
+    _require_densities(p, q)
     sigmas = np.asarray(sigmas, dtype=float)
     if np.any(~(sigmas >= 0)):
         raise ValueError(f"sigmas must be numbers >= 0, got {sigmas!r}")
@@ -318,19 +337,13 @@ def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
 
     def gap(sigma):
         ps, qs = p.convolve(sigma), q.convolve(sigma)
-        lo = min(ps._span(14)[0], qs._span(14)[0])
-        hi = max(ps._span(14)[1], qs._span(14)[1])
 
         def integrand(x):
-            lp, score_p = p._logpdf_and_score(x)
-            lq, score_q = q._logpdf_and_score(x)
-            phi, dphi = lp - lq, score_p - score_q  # phi* and its x-derivative
-            log_d, log_1md = _log_sigmoid(phi), _log_sigmoid(-phi)
+            lp, lq, log_d, log_1md, omega = _optimal_logit_terms(p, q, x)
             dp, dq = np.exp(ps.logpdf(x)) - np.exp(lp), np.exp(qs.logpdf(x)) - np.exp(lq)
-            omega = (np.exp(lp + 2 * log_1md) + np.exp(lq + 2 * log_d)) * dphi**2
             return dp * log_d + dq * log_1md + sigma**2 / 2 * omega
 
-        return abs(integrate.quad(integrand, lo, hi, points=points, epsabs=0.0, epsrel=1e-7,
+        return abs(integrate.quad(integrand, *_joint_span(ps, qs), points=points, epsabs=0.0, epsrel=1e-7,
                                   limit=1000)[0])
 
     return np.vectorize(gap, otypes=[float])(sigmas)
@@ -348,21 +361,11 @@ def roth_omega(p: Mixture1D, q: Mixture1D) -> float:
     Returns:
         float >= 0.
     """
-    for name, d in (("p", p), ("q", q)):
-        if not d.is_continuous:
-            raise ValueError(f"{name} must have all stds > 0 (phi* = log p/q needs densities), got stds={d.stds}")
+    _require_densities(p, q)
 
-    def integrand(x):
-        lp, score_p = p._logpdf_and_score(x)
-        lq, score_q = q._logpdf_and_score(x)
-        phi, dphi = lp - lq, score_p - score_q
-        log_d, log_1md = _log_sigmoid(phi), _log_sigmoid(-phi)
-        return (np.exp(lp + 2 * log_1md) + np.exp(lq + 2 * log_d)) * dphi**2
-
-    lo = min(p._span(14)[0], q._span(14)[0])
-    hi = max(p._span(14)[1], q._span(14)[1])
     points = sorted(set(p.means) | set(q.means))
-    return float(integrate.quad(integrand, lo, hi, points=points, epsabs=0.0, epsrel=1e-10, limit=1000)[0])
+    return float(integrate.quad(lambda x: _optimal_logit_terms(p, q, x)[4], *_joint_span(p, q), points=points,
+                                epsabs=0.0, epsrel=1e-10, limit=1000)[0])
 
 
 def loglog_slope(x, y) -> float:

@@ -81,7 +81,11 @@ def high_quality_fraction(samples, dist, k: float = 3.0) -> np.ndarray:
 def modes_covered(samples, dist, k: float = 3.0) -> np.ndarray:
     """Number of modes with at least one high-quality sample per run, (S,) integers."""
     mask, idx = high_quality(samples, dist, k)
-    n_modes = len(_centers(dist))
+    return _count_covered(mask, idx, len(_centers(dist)))
+
+
+def _count_covered(mask: np.ndarray, idx: np.ndarray, n_modes: int) -> np.ndarray:
+    """Per run, how many of ``n_modes`` modes have at least one high-quality sample, (S,)."""
     hit = np.zeros((mask.shape[0], n_modes), dtype=bool)
     runs = np.broadcast_to(np.arange(mask.shape[0])[:, None], mask.shape)
     hit[runs[mask], idx[mask]] = True
@@ -103,8 +107,8 @@ def distance_off(samples, dist) -> np.ndarray:
 
 def evaluate(samples, dist, k: float = 3.0) -> dict[str, np.ndarray]:
     """All the per-run metrics of one snapshot: ``modes``, ``hq_fraction`` and (if embedded) ``off_plane``."""
-    mask, idx = high_quality(samples, dist, k)
-    out = {"modes": modes_covered(samples, dist, k), "hq_fraction": mask.mean(-1)}
+    mask, idx = high_quality(samples, dist, k)  # one nearest-mode pass serves both metrics
+    out = {"modes": _count_covered(mask, idx, len(_centers(dist))), "hq_fraction": mask.mean(-1)}
     if hasattr(dist, "distance_off"):
         out["off_plane"] = distance_off(samples, dist)
     return out
