@@ -321,7 +321,8 @@ def targets(res: dict) -> list[dict]:
         add(f"CPU 1 thread, {v}: gancompanion speed / hand-written", hw and hw["median"], ">= 0.95",
             hw and hw["median"] >= 0.95)
         for p in PEERS:
-            pr, note = r.get(f"{p}_over_gc"), res["toy"]["peers"][p]["variants"].get(v, {})
+            pr = r.get(f"{p}_over_gc")
+            note = res.get("toy", {}).get("peers", {}).get(p, {}).get("variants", {}).get(v, {})
             if pr is not None and note.get("same_step"):
                 add(f"CPU 1 thread, {v}: gancompanion speed / {p}", pr["median"], ">= 1.05", pr["median"] >= 1.05)
         fl = r.get("gc_over_floor")

@@ -57,6 +57,14 @@ def test_paired_ratios_and_targets():
     assert got["GPU: cost of a step of 64 seeds / of 1 seed"] is None
 
 
+def test_targets_of_a_partial_run_leave_the_sections_not_run_unmeasured():
+    # `run.py --only seeds --out new.json`: no toy section at all
+    res = {"seeds": {"threads=2": {"speedup": {"16": {"median": 1.2}}}}}
+    got = {t["target"]: (t["value"], t["pass"]) for t in run.targets(res)}
+    assert got["CPU 2 threads: seed-steps/s of 16 seeds / of 1 seed"] == (1.2, False)
+    assert got["CPU 1 thread, plain: gancompanion speed / hand-written"] == (None, None)
+
+
 def test_every_peer_and_variant_says_whether_it_can_be_expressed():
     from peers.adapters import EXPRESSIBLE
 
