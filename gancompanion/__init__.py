@@ -3,7 +3,8 @@
 Modules, one idea each: ``data`` (toys, digits, local files), ``nets`` (MLPs, DCGAN),
 ``objectives`` (GAN losses), ``noise`` (instance noise, schedules), ``regularizers`` (gradient
 penalties), ``streams`` (random streams per run), ``train`` (the training loop), ``probes``
-(the perfect-discriminator probe), ``metrics``, ``claims`` (the claims registry), ``scales``
+(the perfect-discriminator probe), ``minibatch`` (minibatch divergences), ``metrics``,
+``claims`` (the claims registry), ``scales``
 (what smoke/book/paper mean), ``plotting`` (house style), ``runner``/``cli`` (notebooks and book).
 """
 
@@ -14,6 +15,7 @@ from . import (  # noqa: E402
     data,
     device,
     metrics,
+    minibatch,
     nets,
     noise,
     objectives,
@@ -28,5 +30,5 @@ from . import (  # noqa: E402
 from .device import pick_device, seed_everything  # noqa: E402
 from .scales import settings  # noqa: E402
 
-__all__ = ["claims", "data", "device", "metrics", "nets", "noise", "objectives", "plotting", "probes", "regularizers",
+__all__ = ["claims", "data", "device", "metrics", "minibatch", "nets", "noise", "objectives", "plotting", "probes", "regularizers",
            "scales", "streams", "train", "validation", "pick_device", "seed_everything", "settings"]

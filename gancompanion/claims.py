@@ -39,6 +39,8 @@ _AB = "Arjovsky & Bottou (2017), via Hui (source 004)"
 _CH3 = "03_instance_noise_to_regularisation"
 _HUSZAR = "Huszar (2017), 'From instance noise to gradient regularisation' (source 000)"
 _MESCHEDER = "Mescheder, Geiger & Nowozin (2018)"
+_CH4 = "04_minibatch_divergences"
+_MINIBATCH = "Huszar (2016), 'Understanding minibatch discrimination in GANs' (source 002)"
 
 CATALOGUE: dict[str, Claim] = {c.id: c for c in [
     Claim("ch1.perfect-discriminator", _CH1,
@@ -113,6 +115,48 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "R1 (gamma 0.3) and instance noise (sigma 0.7), simultaneous and alternating GD, h = 0.2, 500 steps "
           "from (1, 1): the final distance to (0, 0) is below 1% of the initial one in all four runs, and both "
           "Jacobians at the equilibrium have eigenvalues with negative real parts.",
+          kind="exact"),
+    Claim("ch4.kl-additive", _CH4,
+          "KL divergence adds up over i.i.d. samples, KL[P^(N) || Q^(N)] = N KL[P || Q], so discriminating "
+          "minibatches leaves a KL objective unchanged.",
+          _MINIBATCH,
+          "P = Bernoulli(0.2), Q = Bernoulli(q) on 201 q in [0, 1], N in {1, 2, 3, 8}, both directions (KL[P||Q] "
+          "and KL[Q||P]): |KL^(N) - N KL| <= 1e-9 max(1, N KL) wherever KL is finite, and KL^(N) is infinite "
+          "wherever KL is.",
+          kind="exact"),
+    Claim("ch4.js-subadditive", _CH4,
+          "JS divergence does not add up: JS[P^(N) || Q^(N)] <= N JS[P || Q].",
+          _MINIBATCH,
+          "Same grid: JS^(N) <= N JS + 1e-12 at every q and every N in {1, 2, 3, 8}, and the inequality is "
+          "strict (by more than 1e-6) somewhere for every N >= 2.",
+          kind="exact"),
+    Claim("ch4.js-per-sample-nonincreasing", _CH4,
+          "For fixed P and Q, JS[P^(N) || Q^(N)] / N is monotonically non-increasing in N.",
+          _MINIBATCH,
+          "Same grid of q: JS^(N)/N <= JS^(N-1)/(N-1) + 1e-12 for every N = 2 ... 64 and every q.",
+          kind="exact"),
+    Claim("ch4.js-bounded", _CH4,
+          "JS is bounded by 1 bit, so minibatch JS saturates: as N grows it tends to 1 bit almost everywhere, "
+          "except for a dip down to 0 around q = p.",
+          _MINIBATCH,
+          "Same grid, N in {1, 2, 3, 8, 32, 128, 512}: 0 <= JS^(N) <= 1 bit (+1e-12) everywhere; JS^(N) is "
+          "non-decreasing in N at every q (-1e-12); the width of {q : JS^(N) < 0.99 bit} never grows along the "
+          "list of N, and strictly decreases from the first N at which it is below the whole interval.",
+          kind="exact"),
+    Claim("ch4.low-entropy-penalty", _CH4,
+          "For the JS-GAN, minibatch discrimination changes the objective non-trivially: it assigns a higher "
+          "relative penalty to low-entropy generators (q < 0.1) compared with completely wrong ones (q > 0.5).",
+          _MINIBATCH + ", summary",
+          "Same grid: the mean of JS^(N) over q in (0, 0.1) divided by its mean over q in (0.5, 1) increases "
+          "strictly along N = 1, 2, 3, 8.",
+          kind="exact"),
+    Claim("ch4.preference-kl", _CH4,
+          "The adversarial preference loss minimises d[Q x P || P x Q]; with d = KL this boils down to "
+          "single-sample divergences (the source: 'the same thing as the original GAN'), with d = JS to "
+          "'something weird'.",
+          _MINIBATCH + ", 'Bonus track: adversarial preference loss'",
+          "Same grid, interior q: KL[Q x P || P x Q] = KL[Q||P] + KL[P||Q] to a relative 1e-9; JS[Q x P || P x Q] "
+          "differs from JS[Q||P] + JS[P||Q] by more than 1e-3 at some q; both are minimised at q = p on the grid.",
           kind="exact"),
 ]}
 

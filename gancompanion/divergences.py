@@ -46,8 +46,8 @@ def kl(p, q):
 def js(p, q):
     """JS[p || q] = KL[p || m] / 2 + KL[q || m] / 2, m = (p + q) / 2; in [0, log 2], symmetric."""
     p, q = _pair(p, q)
-    m = (p + q) / 2
-    return (rel_entr(p, m).sum(-1) + rel_entr(q, m).sum(-1)) / 2
+    s = p + q  # not (p + q) / 2: halving a subnormal probability can round it to 0 and give inf
+    return (rel_entr(2 * p, s).sum(-1) + rel_entr(2 * q, s).sum(-1)) / 4
 
 
 def tv(p, q):

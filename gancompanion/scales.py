@@ -90,6 +90,22 @@ TABLE: dict[str, dict[str, dict]] = {
              noise_sigma=0.7, r1_gamma=0.3, gamma_max=1.5, sigma_max=2.0, n_eig=31),
         smoke=dict(), book=dict(), paper=dict(),
     ),
+    # Chapter 4, sections 1-3: divergences between Bernoulli minibatch distributions (Huszar 2016; his
+    # p = 0.2 and N = 1, 2, 3, 8) and the preference loss, exact through the binomial count; the same at
+    # every scale. low / wrong: the source's "low-entropy" (q < 0.1) and "completely wrong" (q > 0.5) regimes.
+    "ch4.exact": _per_scale(
+        dict(p=0.2, ns=(1, 2, 3, 8), n_q=201, saturation_ns=(1, 2, 3, 8, 32, 128, 512), consecutive_max=64,
+             low=(0.0, 0.1), wrong=(0.5, 1.0), saturated_bits=0.99, enumerate_ns=(1, 2, 3, 8)),
+        smoke=dict(), book=dict(), paper=dict(),
+    ),
+    # Chapter 4, section 4: a learned Deep-Sets minibatch discriminator per (seed, q), trained on sampled
+    # Bernoulli minibatches (our choice of sizes: the source trains none).
+    "ch4.learned": _per_scale(
+        dict(hidden=32, lr=3e-3),
+        smoke=dict(n_q=11, seeds=1, steps=300, batch_size=128),
+        book=dict(n_q=21, seeds=2, steps=1500, batch_size=128),
+        paper=dict(n_q=41, seeds=3, steps=5000, batch_size=256),
+    ),
 }
 
 
