@@ -135,12 +135,13 @@ def fit_set_discriminators(p: float, qs, n: int, *, seeds: Sequence[int], steps:
     gen = generator(int(seeds[0]), "minibatch", "data", device=device)
     shape = (len(runs), batch_size, positive_int("n", n), 1)
     losses = torch.empty(positive_int("steps", steps), len(runs), device=device)
+    target = torch.cat([torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)])
+    target = target.expand(len(runs), -1)  # real minibatches first, then generated ones
     for t in bar(range(steps), enabled=progress, desc=desc):
         real = (torch.rand(shape, generator=gen, device=device) < p).float()
         fake = (torch.rand(shape, generator=gen, device=device) < q_run).float()
         logits = d(torch.cat([real, fake], 1))
-        target = torch.cat([torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)])
-        loss = F.binary_cross_entropy_with_logits(logits, target.expand_as(logits), reduction="none").mean(-1)
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(-1)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
