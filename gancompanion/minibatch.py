@@ -72,7 +72,7 @@ def preference_divergence(p, q, kind: str = "js") -> np.ndarray:
     ``(Q x P)(x1, x2) = Q(x1) P(x2)``, for Bernoulli P = B(p), Q = B(q) over the 4 pairs (natural log)."""
     fn = KINDS[choose("kind", kind, KINDS)]
     p, q = np.broadcast_arrays(_probability("p", p), _probability("q", q))
-    pp, qq = np.stack([1 - p, p], -1), np.stack([1 - q, q], -1)  # (..., 2): P(0), P(1)
+    pp, qq = binomial_pmf(p, 1), binomial_pmf(q, 1)  # (..., 2): P(0), P(1)
     joint = lambda a, b: (a[..., :, None] * b[..., None, :]).reshape(*a.shape[:-1], 4)  # noqa: E731
     return fn(joint(qq, pp), joint(pp, qq))
 
