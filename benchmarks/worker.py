@@ -22,12 +22,28 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-TOY_VARIANTS = {  # TrainConfig fields of each toy variant (one D update per G update throughout)
-    "plain": dict(),
-    "roth": dict(regularizer="roth", reg_weight=0.1),
-    "r1": dict(regularizer="r1", reg_weight=0.1),
-    "wgan_gp": dict(objective="wgan", regularizer="wgan_gp", reg_weight=1.0),
+TOY_VARIANTS = {  # the parts of each toy variant (one D update per G update throughout)
+    "plain": lambda: dict(),
+    "roth": lambda: dict(d_terms=[_penalty("roth", 0.1)]),
+    "r1": lambda: dict(d_terms=[_penalty("r1", 0.1)]),
+    "wgan_gp": lambda: dict(objective="wgan", d_terms=[_penalty("wgan_gp", 1.0)]),
 }
+
+
+def _penalty(kind, weight):
+    try:
+        from gancompanion.regularizers import Penalty
+    except ImportError:  # the library before it was composed of parts: the same settings as config fields
+        return {"regularizer": kind, "reg_weight": weight}
+    return Penalty(kind, weight)
+
+
+def _train_args(variant):
+    """(TrainConfig fields, train() keyword arguments) of a variant, for either version of the library."""
+    parts = TOY_VARIANTS[variant]()
+    if any(isinstance(t, dict) for t in parts.get("d_terms", [])):  # the old library
+        return {**parts.get("d_terms", [{}])[0], **({"objective": parts["objective"]} if "objective" in parts else {})}, {}
+    return {}, parts
 
 
 # ------------------------------------------------------------------------------------------
@@ -42,10 +58,11 @@ def make_gancompanion(variant="plain", seeds=1, batch=512, width=128, compile=Fa
     g = nets.mlp_generator(2, [width, width], 2, ids).to(device)
     d = nets.mlp_discriminator(2, [width, width], ids).to(device)
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    fields, parts = _train_args(variant)
 
     def run(n):  # n steps of train(), as a reader calls it (history every 100 steps, no progress bar)
-        cfg = train.TrainConfig(steps=n, lr_d=1e-3, lr_g=1e-3, log_every=min(100, n), **TOY_VARIANTS[variant])
-        train.train(g, d, st, cfg, progress=False, compile=compile)
+        cfg = train.TrainConfig(steps=n, lr_d=1e-3, lr_g=1e-3, log_every=min(100, n), **fields)
+        train.train(g, d, st, cfg, progress=False, compile=compile, **parts)
         sync()  # the GPU's queued work belongs to these n steps
 
     return run

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .validation import choose
+from .validation import seed as check_seed
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -28,9 +29,7 @@ def pick_device(device: str = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices) and return a CPU ``torch.Generator`` seeded alike."""
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

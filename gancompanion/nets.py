@@ -181,7 +181,3 @@ class DCGANDiscriminator(nn.Module):
         lead = x.shape[:-3]
         return self.net(x.reshape(-1, self.channels, self.image_size, self.image_size)).reshape(lead)
 
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars in ``module``."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -36,25 +36,41 @@ class InstanceNoise:
     """Gaussian instance noise with an optional annealing schedule.
 
     Attributes:
-        sigma: noise std at step 0 (>= 0).
+        sigma: noise std at step 0 (>= 0): one number, or one per seed-batched run (a tuple), so that
+            runs with different noise levels train as one model.
         schedule: one of ``SCHEDULES``.
         decay: for ``exponential``, the factor sigma falls by over the whole run.
     """
 
-    sigma: float
+    sigma: float | tuple[float, ...]
     schedule: str = "fixed"
     decay: float = 0.01
 
     def __post_init__(self):
-        nonnegative("sigma", self.sigma)
+        if isinstance(self.sigma, (int, float)):
+            object.__setattr__(self, "sigma", nonnegative("sigma", self.sigma))
+        else:
+            object.__setattr__(self, "sigma", tuple(nonnegative("sigma", s) for s in self.sigma))
         choose("schedule", self.schedule, SCHEDULES)
         if not 0 < self.decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {self.decay!r}")
 
-    def sigma_at(self, step: int, total: int) -> float:
-        return anneal(self.sigma, step, total, self.schedule, self.decay)
+    @property
+    def active(self) -> bool:
+        """Whether any run gets noise at all."""
+        return any(s > 0 for s in (self.sigma if isinstance(self.sigma, tuple) else (self.sigma,)))
+
+    def sigma_at(self, step: int, total: int):
+        """sigma_t: a float, or a tuple with one value per run."""
+        factor = anneal(1.0, step, total, self.schedule, self.decay)
+        if isinstance(self.sigma, tuple):
+            return tuple(s * factor for s in self.sigma)
+        return self.sigma * factor
 
     def __call__(self, x: torch.Tensor, standard_normal: torch.Tensor, step: int = 0, total: int = 1) -> torch.Tensor:
         """``x + sigma_t * standard_normal`` (the caller draws the noise, from its own stream)."""
         sigma = self.sigma_at(step, total)
+        if isinstance(sigma, tuple):  # (S,) -> (S, 1, ..., 1) against x (S, B, *event)
+            sigma = torch.tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, *([1] * (x.ndim - 1)))
+            return x + sigma * standard_normal
         return x if sigma == 0 else x + sigma * standard_normal

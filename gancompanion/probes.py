@@ -17,7 +17,8 @@ import torch
 
 from .progress import bar
 from .noise import InstanceNoise
-from .objectives import bce_d_loss, minimax_g_loss, nonsaturating_g_loss
+from .objectives import get_objective, minimax_g_loss, nonsaturating_g_loss
+from .train import d_step
 from .validation import nonnegative, positive_int
 
 GENERATOR_COSTS = {"original": minimax_g_loss, "nonsaturating": nonsaturating_g_loss}
@@ -26,21 +27,23 @@ GENERATOR_COSTS = {"original": minimax_g_loss, "nonsaturating": nonsaturating_g_
 def fit_discriminator(d: torch.nn.Module, real: Callable[[], torch.Tensor], fake: Callable[[], torch.Tensor], *,
                       iterations: int, lr: float, betas=(0.5, 0.999), every: int = 10,
                       on_check: Callable[[int], None] | None = None, progress: bool = True,
-                      desc: str = "D") -> pd.DataFrame:
-    """Train ``d`` to tell ``real()`` batches from ``fake()`` batches with the GAN cross-entropy.
+                      desc: str = "D", objective: str = "nonsaturating") -> pd.DataFrame:
+    """Train ``d`` to tell ``real()`` batches from ``fake()`` batches with ``train.d_step`` (the GAN
+    cross-entropy by default, Adam).
 
     ``on_check(iteration)`` is called before iteration 0, every ``every`` iterations and after the
     last one (with ``d`` frozen), for measurements.
 
     Returns:
         pandas.DataFrame: one row per iteration with ``iteration``, ``cross_entropy`` (mean per sample
-        over the real and fake batch, before the update) and ``accuracy`` (fraction right at 1/2).
+        over the real and fake batch, before the update), ``accuracy`` (fraction right at 1/2), and run.
     """
     positive_int("iterations", iterations)
     positive_int("every", every)
     nonnegative("lr", lr)
+    obj = get_objective(objective)
     opt = torch.optim.Adam(d.parameters(), lr=lr, betas=betas)
-    rows: dict[str, list] = {"iteration": [], "cross_entropy": [], "accuracy": []}
+    losses, accuracies = [], []
 
     def check(it: int) -> None:
         if on_check is not None:
@@ -51,20 +54,23 @@ def fit_discriminator(d: torch.nn.Module, real: Callable[[], torch.Tensor], fake
     for it in bar(range(iterations), desc=desc, enabled=progress):
         if it % every == 0:
             check(it)
-        # D: maximise E log D(x) + E log(1 - D(G(z)))
-        real_logits, fake_logits = d(real()), d(fake())
-        loss = bce_d_loss(real_logits, fake_logits)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        with torch.no_grad():
-            correct = (real_logits > 0).sum() + (fake_logits < 0).sum()
-            accuracy = correct / (real_logits.numel() + fake_logits.numel())
-        rows["iteration"].append(it)
-        rows["cross_entropy"].append(loss.sum().item() / 2)
-        rows["accuracy"].append(accuracy.item())
+        m = d_step(d, opt, real(), fake(), objective=obj)
+        losses.append(m["d_loss"] / 2)
+        accuracies.append(m["accuracy"])
     check(iterations)
-    return pd.DataFrame(rows)
+    ce, acc = (torch.stack(v).double().cpu().numpy() for v in (losses, accuracies))  # (iterations, *runs)
+    return _per_run_frame({"cross_entropy": ce, "accuracy": acc})
+
+
+def _per_run_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A tidy frame from (iterations, *runs) arrays: one row per iteration (and run, when there are runs)."""
+    first = next(iter(columns.values()))
+    n_iter, n_runs = first.shape[0], int(np.prod(first.shape[1:], dtype=int))
+    frame = {"iteration": np.repeat(np.arange(n_iter), n_runs)}
+    if first.ndim > 1:
+        frame["run"] = np.tile(np.arange(n_runs), n_iter)
+    frame.update({k: v.reshape(-1) for k, v in columns.items()})
+    return pd.DataFrame(frame)
 
 
 @dataclass

@@ -6,11 +6,14 @@ input, taken per sample over the flattened event and averaged over the batch.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, NamedTuple
 
 import torch
 
-from .validation import choose
+from .noise import SCHEDULES, anneal
+from .parts import per_run
+from .validation import choose, nonnegative
 
 Tensor = torch.Tensor
 
@@ -70,18 +73,44 @@ def wgan_gp(real: Tensor, fake: Tensor, event_ndim: int, weight: float, d: Calla
 
 class Regularizer(NamedTuple):
     penalty: Callable[..., Tensor]
-    needs_grad: tuple[str, ...]  # which D inputs must require grad before D is evaluated
+    needs: frozenset[str]  # which D inputs must require grad before D is evaluated (see ``parts.NEEDS``)
 
 
 REGULARIZERS: dict[str, Regularizer] = {
-    "roth": Regularizer(roth_js, ("real", "fake")),
-    "r1": Regularizer(r1, ("real",)),
-    "r2": Regularizer(r2, ("fake",)),
-    "wgan_gp": Regularizer(wgan_gp, ()),
-    "wgan_gp_one_sided": Regularizer(lambda **kw: wgan_gp(one_sided=True, **kw), ()),
+    "roth": Regularizer(roth_js, frozenset({"real_grad", "fake_grad"})),
+    "r1": Regularizer(r1, frozenset({"real_grad"})),
+    "r2": Regularizer(r2, frozenset({"fake_grad"})),
+    "wgan_gp": Regularizer(wgan_gp, frozenset()),
+    "wgan_gp_one_sided": Regularizer(partial(wgan_gp, one_sided=True), frozenset()),
 }
 
 
 def get_regularizer(name: str) -> Regularizer:
     """Look a regulariser up by name; an unknown name lists the choices."""
     return REGULARIZERS[choose("regularizer", name, REGULARIZERS)]
+
+
+class Penalty:
+    """A gradient penalty as a D term of the training loop: ``kind`` from ``REGULARIZERS``, with weight
+    ``weight`` (gamma or lambda; one number, or one per seed-batched run), optionally annealed
+    (``schedule``/``decay`` as in ``noise.anneal``; Roth et al. anneal gamma by 0.01^(t/T))."""
+
+    def __init__(self, kind: str, weight, schedule: str = "fixed", decay: float = 0.01):
+        self.kind, self.fn = kind, get_regularizer(kind).penalty
+        self.name, self.needs = "penalty", get_regularizer(kind).needs
+        weights = [weight] if isinstance(weight, (int, float)) else list(weight)
+        for w in weights:
+            nonnegative("weight", w)
+        self.weight = float(weight) if isinstance(weight, (int, float)) else tuple(float(w) for w in weights)
+        self.schedule, self.decay = choose("schedule", schedule, SCHEDULES), float(decay)
+        if not 0 < self.decay <= 1:
+            raise ValueError(f"decay must be in (0, 1], got {decay!r}")
+
+    def __repr__(self) -> str:
+        return f"Penalty({self.kind!r}, weight={self.weight!r}, schedule={self.schedule!r}, decay={self.decay!r})"
+
+    def __call__(self, v, step: int, total: int) -> Tensor:
+        factor = anneal(1.0, step, total, self.schedule, self.decay)  # a Python float: no host read
+        weight = per_run(self.weight, v.real_out.score, 0)
+        return self.fn(real=v.real, fake=v.fake, real_logits=v.real_out.score, fake_logits=v.fake_out.score,
+                       event_ndim=v.event_ndim, weight=weight * factor, d=v.d, uniform=v.streams.uniform)

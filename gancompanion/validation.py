@@ -20,8 +20,8 @@ def choose(name: str, value, allowed: Iterable):
 
 def nonnegative(name: str, value: float) -> float:
     """Return ``value`` as a float if it is >= 0, else raise a ValueError naming ``name``."""
-    if not value >= 0:  # also catches NaN
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    if not value >= 0 or value == float("inf"):  # also catches NaN
+        raise ValueError(f"{name} must be a number >= 0 and finite, got {value!r}")
     return float(value)
 
 
@@ -30,3 +30,37 @@ def positive_int(name: str, value) -> int:
     if isinstance(value, bool) or int(value) != value or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def seed(value) -> int:
+    """Return ``value`` as an int if it is an integer >= 0 (a seed), else raise a ValueError naming ``seed``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def finite(name: str, value: float) -> float:
+    """Return ``value`` as a float if it is a finite number, else raise a ValueError naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return v
+
+
+def positive(name: str, value: float) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise a ValueError naming ``name``."""
+    v = finite(name, value)
+    if not v > 0:
+        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    return v
+
+
+def fraction(name: str, value: float) -> float:
+    """Return ``value`` as a float if it lies in (0, 1], else raise a ValueError naming ``name``."""
+    v = finite(name, value)
+    if not 0 < v <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return v

@@ -20,13 +20,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
 from . import divergences, nets
 from .device import generator
 from .progress import bar
+from .objectives import get_objective
+from .train import d_step
 from .validation import choose, positive_int
 
 KINDS = {"kl": divergences.kl, "js": divergences.js, "tv": divergences.tv}
@@ -119,31 +120,27 @@ def fit_set_discriminators(p: float, qs, n: int, *, seeds: Sequence[int], steps:
                            hidden: int = 32, lr: float = 3e-3, device="cpu", progress: bool = True,
                            desc: str = "minibatch D") -> tuple[SetDiscriminator, np.ndarray]:
     """Train one ``SetDiscriminator`` per (seed, q) pair to tell minibatches of n Bernoulli(p) samples
-    from minibatches of n Bernoulli(q) samples (cross-entropy, Adam), all at once.
+    from minibatches of n Bernoulli(q) samples, all at once, with ``train.d_step`` (the GAN
+    cross-entropy, Adam).
 
     Returns:
-        tuple: ``(d, losses)``, the discriminators and the training loss of each run, shape (steps, runs).
-        Runs are ordered seed-major: run ``i * len(qs) + j`` is ``seeds[i]`` against ``qs[j]``. The data of
-        all runs come from one stream seeded by ``seeds[0]``.
+        tuple: ``(d, losses)``, the discriminators and the training loss of each run (mean cross-entropy
+        per minibatch), shape (steps, runs). Runs are ordered seed-major: run ``i * len(qs) + j`` is
+        ``seeds[i]`` against ``qs[j]``. The data of all runs come from one stream seeded by ``seeds[0]``.
     """
     qs = _probability("qs", qs).ravel()
     _probability("p", p)
     runs = [(s, j) for s in seeds for j in range(len(qs))]
     d = SetDiscriminator(1, hidden, [s * 100_003 + j for s, j in runs]).to(device)  # one init per run
     opt = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
+    objective = get_objective("nonsaturating")
     q_run = torch.tensor([qs[j] for _, j in runs], dtype=torch.float32, device=device).view(-1, 1, 1, 1)
     gen = generator(int(seeds[0]), "minibatch", "data", device=device)
     shape = (len(runs), batch_size, positive_int("n", n), 1)
     losses = torch.empty(positive_int("steps", steps), len(runs), device=device)
-    target = torch.cat([torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)])
-    target = target.expand(len(runs), -1)  # real minibatches first, then generated ones
     for t in bar(range(steps), enabled=progress, desc=desc):
         real = (torch.rand(shape, generator=gen, device=device) < p).float()
         fake = (torch.rand(shape, generator=gen, device=device) < q_run).float()
-        logits = d(torch.cat([real, fake], 1))
-        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(-1)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        losses[t] = loss.detach()
+        m = d_step(d, opt, real, fake, objective=objective, event_ndim=2, fuse=True, metrics=False)
+        losses[t] = m["d_loss"] / 2
     return d, losses.cpu().numpy()
