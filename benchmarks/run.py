@@ -14,7 +14,7 @@ Sections (all by default; ``--only`` picks some):
 - ``gpu``: on CUDA only, the plain toy step compiled against eager, and 64 seeds against one;
 - ``chapters``: every chapter through ``gancompanion run`` at the scales given by ``--scales``.
 
-The results, the machine's description and the targets of issue 4 are written to
+The results, the machine's description and the performance targets are written to
 ``benchmarks/results/<name>.json`` (the book's Performance page reads it); sections not run keep
 their earlier numbers.
 """
@@ -45,15 +45,17 @@ class Worker:
     """A worker process holding one loop (see worker.py)."""
 
     def __init__(self, label: str, spec: dict, python: str = sys.executable, block_s: float = 0.4,
-                 env: dict | None = None):
+                 env: dict | None = None, tree: Path = ROOT):
+        """``tree``: the checkout whose library and worker are timed (``--baseline`` gives another one)."""
         self.label, self.spec, self.times, self.error = label, spec, [], None
         threads = str(spec.get("threads", 1))
+        bench = Path(tree) / "benchmarks"
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "GANCOMPANION_PROGRESS": "0",
                "PYTHONWARNINGS": "ignore", "PYTHONPATH": os.pathsep.join(
-                   ([str(HERE / "peers" / "stubs")] if python != sys.executable else []) + [str(ROOT), str(HERE)]),
+                   ([str(HERE / "peers" / "stubs")] if python != sys.executable else []) + [str(tree), str(bench)]),
                **(env or {})}
-        self.proc = subprocess.Popen([python, str(HERE / "worker.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(ROOT))
+        self.proc = subprocess.Popen([python, str(bench / "worker.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(tree))
         answer = self.ask({"op": "make", "spec": spec, "first": spec.get("first", 2)})
         if not answer.get("ok"):
             self.error = answer.get("error", "worker failed")
@@ -132,6 +134,10 @@ def section_toy(args, log) -> dict:
         workers[f"handwritten/{v}"] = Worker(f"handwritten/{v}", {"impl": "handwritten", "variant": v})
         workers[f"floor/{v}"] = Worker(f"floor/{v}", {"impl": "floor", "variant": v})
         workers[f"floor_matmul/{v}"] = Worker(f"floor_matmul/{v}", {"impl": "floor", "variant": v, "part": "matmul"})
+    if args.baseline:  # the same library at another commit, timed side by side (a refactor's before/after)
+        for v in variants:
+            workers[f"baseline/{v}"] = Worker(f"baseline/{v}", {"impl": "gancompanion", "variant": v},
+                                              tree=Path(args.baseline))
     peers = peer_status(args)
     from peers.adapters import EXPRESSIBLE
     for p in PEERS:
@@ -156,6 +162,9 @@ def section_toy(args, log) -> dict:
         for p in PEERS:
             if f"{p}/{v}" in workers:
                 r[f"{p}_over_gc"] = paired(workers[f"{p}/{v}"], gc[v])
+        if f"baseline/{v}" in workers:
+            r["baseline_over_gc"] = paired(workers[f"baseline/{v}"], gc[v])  # > 1: faster than the baseline
+            r["handwritten_over_baseline"] = paired(workers[f"handwritten/{v}"], workers[f"baseline/{v}"])
         fl = workers[f"floor_matmul/{v}"]
         if fl.error is None:
             r["matmul_gflops"] = fl.info["flops"] / statistics.median(fl.times) / 1e9
@@ -308,7 +317,7 @@ def machine() -> dict:
 
 
 def targets(res: dict) -> list[dict]:
-    """Issue 4's targets, each with its measured value and whether it passed (None: not measured)."""
+    """The performance targets, each with its measured value and whether it passed (None: not measured)."""
     out = []
 
     def add(name, value, goal, ok, note=None):
@@ -367,7 +376,7 @@ def targets(res: dict) -> list[dict]:
 
 
 def print_table(res: dict) -> None:
-    print("\n== targets (issue 4)")
+    print("\n== targets")
     for t in res["targets"]:
         value = "not measured" if t["value"] is None else f"{t['value']:.3f}"
         verdict = {True: "PASS", False: "FAIL", None: "-"}[t["pass"] if t["pass"] is None else bool(t["pass"])]
@@ -392,6 +401,9 @@ def main(argv=None) -> int:
     p.add_argument("--from-executed", action="store_true",
                    help="chapters: read the times of the last executed notebooks instead of running them again")
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds per comparison (default 7)")
+    p.add_argument("--baseline", default=None,
+                   help="a checkout of the library at another commit (e.g. `git worktree add /tmp/base HEAD~1`): "
+                        "the toy section times it beside this one")
     p.add_argument("--out", default=str(HERE / "results" / "cpu-2core.json"), help="the JSON file to write")
     p.add_argument("--bench-python", default=str(BENCH_PYTHON), help="python of the peers' environment")
     args = p.parse_args(argv)

@@ -1,7 +1,7 @@
 """Sample-quality metrics for the toy mixtures, one value per run.
 
-The conventions are VEEGAN's and PacGAN's (Srivastava et al. 2017; Lin et al. 2018; research notes
-section 9): a sample is *high quality* when it lies within ``k = 3`` standard deviations of its
+The conventions are VEEGAN's and PacGAN's (Srivastava et al. 2017; Lin et al. 2018):
+a sample is *high quality* when it lies within ``k = 3`` standard deviations of its
 nearest mode, and a mode is *covered* when at least one sample is high quality for it. For a mixture
 embedded in a higher dimension (Roth et al.'s 3-D ring) the distance is measured in the embedding
 space, so a sample off the mixture's plane is not high quality however close its projection is.
@@ -164,3 +164,102 @@ def _series(steps, modes) -> tuple[np.ndarray, np.ndarray]:
     if np.any(np.diff(steps) <= 0):
         raise ValueError("steps must be strictly increasing")
     return steps, modes
+
+
+# --------------------------------------------------------------------------------------------
+# Precision and recall (Kynkaanniemi et al. 2019), density and coverage (Naeem et al. 2020): k-nearest-
+# neighbour balls around the real samples (and, for recall, around the generated ones).
+
+
+def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
+    """Distance of every point of ``x`` (n, dim) to its k-th nearest other point, (n,)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(x) <= k:
+        raise ValueError(f"k must be below the number of samples ({len(x)}), got {k}")
+    dist, _ = NearestNeighbors(n_neighbors=k + 1, ).fit(x).kneighbors(x)
+    return dist[:, -1]  # column 0 is the point itself
+
+
+def _inside_counts(centres: np.ndarray, radii: np.ndarray, y: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """For every point of ``y`` (m, dim), how many balls B(centres[i], radii[i]) hold it, (m,)."""
+    from sklearn.metrics import pairwise_distances
+
+    counts = np.empty(len(y), dtype=np.int64)
+    for start in range(0, len(y), chunk):
+        dist = pairwise_distances(y[start: start + chunk], centres)  # (chunk, n)
+        counts[start: start + chunk] = (dist <= _with_boundary(radii)[None]).sum(1)
+    return counts
+
+
+def _paired_runs(real, fake) -> tuple[np.ndarray, np.ndarray]:
+    """Real and generated samples as (S, n, dim) and (S, m, dim); one real set may serve all runs."""
+    x, y = _samples(real), _samples(fake)
+    if x.shape[0] == 1 and y.shape[0] > 1:
+        x = np.broadcast_to(x, (y.shape[0], *x.shape[1:]))
+    if x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
+        raise ValueError(f"real and fake samples must have the same runs and dim, got {x.shape} and {y.shape}")
+    return x, y
+
+
+def precision_recall(real, fake, k: int = 3) -> dict[str, np.ndarray]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019, eq. 1-2), per run.
+
+    Precision: the fraction of generated samples inside the k-NN ball of some real sample (the real
+    manifold estimate); recall: the fraction of real samples inside the k-NN ball of some generated one.
+
+    Args:
+        real: (S, n, dim) or (n, dim) samples of the data (one set can serve every run).
+        fake: (S, m, dim) generated samples.
+        k: the neighbour whose distance sets each ball's radius (paper: 3).
+    Returns:
+        ``{"precision": (S,), "recall": (S,)}``.
+    """
+    from .validation import positive_int
+
+    k = positive_int("k", k)
+    x, y = _paired_runs(real, fake)
+    prec, rec = np.empty(len(y)), np.empty(len(y))
+    for s in range(len(y)):
+        prec[s] = (_inside_counts(x[s], _knn_radii(x[s], k), y[s]) > 0).mean()
+        rec[s] = (_inside_counts(y[s], _knn_radii(y[s], k), x[s]) > 0).mean()
+    return {"precision": prec, "recall": rec}
+
+
+def density_coverage(real, fake, k: int = 5) -> dict[str, np.ndarray]:
+    """Density and coverage (Naeem et al. 2020, eq. 3-4), per run.
+
+    Density: (1 / kM) sum_j sum_i 1[Y_j in B(X_i, NND_k(X_i))] (counts how many real balls hold each
+    generated sample; 1 on average when the two distributions agree, can exceed 1); coverage: the
+    fraction of real samples whose k-NN ball holds at least one generated sample.
+
+    Args:
+        real: (S, n, dim) or (n, dim); fake: (S, m, dim).
+        k: neighbours for the radii (paper: 5).
+    Returns:
+        ``{"density": (S,), "coverage": (S,)}``.
+    """
+    from .validation import positive_int
+
+    k = positive_int("k", k)
+    x, y = _paired_runs(real, fake)
+    dens, cov = np.empty(len(y)), np.empty(len(y))
+    for s in range(len(y)):
+        radii = _knn_radii(x[s], k)
+        dens[s] = _inside_counts(x[s], radii, y[s]).sum() / (k * len(y[s]))
+        cov[s] = _covered(x[s], radii, y[s]).mean()
+    return {"density": dens, "coverage": cov}
+
+
+def _covered(centres: np.ndarray, radii: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For every centre, whether its ball B(centres[i], radii[i]) holds at least one point of ``y``, (n,)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, _ = NearestNeighbors(n_neighbors=1, ).fit(y).kneighbors(centres)
+    return dist[:, 0] <= _with_boundary(radii)
+
+
+def _with_boundary(radii: np.ndarray) -> np.ndarray:
+    """Radii widened by a relative 1e-9: a ball holds the neighbour on its boundary, whichever routine
+    computed the two distances (they differ in the last bits)."""
+    return radii * (1 + 1e-9) + 1e-12

@@ -2,7 +2,7 @@
 
 ``smoke`` is what CI and nbval run (every notebook in well under 90 s on 2 CPU cores), ``book``
 is what the published book is built with, ``paper`` uses the source's own settings where they
-are known (research-notes.md says how each was confirmed) and is meant for a GPU.
+are known (each chapter says which are confirmed by the papers or their code) and is meant for a GPU.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ TABLE: dict[str, dict[str, dict]] = {
     # Chapter 1, Figs. 1-3 of Arjovsky & Bottou (2017): a DCGAN trained for some epochs on the digits,
     # then a fresh discriminator trained from scratch against each frozen generator. The paper: 1, 10
     # and 25 epochs, 4000 D iterations, running averages. Its dataset, D optimiser and batch size are
-    # not stated (research-notes section 1): the GAN uses DCGAN's Adam(2e-4, 0.5) and batch 64; the
+    # not stated in its caption: the GAN uses DCGAN's Adam(2e-4, 0.5) and batch 64; the
     # fresh D uses Adam at 5e-3 so that its error falls to the paper's ~1e-5 level within the budget.
     "ch1.probe": _per_scale(
         dict(latent_dim=16, batch_size=64, gan_lr=2e-4, probe_lr=5e-3, betas=(0.5, 0.999),
@@ -66,7 +66,7 @@ TABLE: dict[str, dict[str, dict]] = {
         dict(p=(0.0, 1.0), q=(0.5, 1.5), sigma_min=0.01, sigma_max=0.3, n_sigma=9),
         smoke=dict(), book=dict(), paper=dict(),
     ),
-    # Chapter 3, section 3: Roth et al. (2017) Fig. 1, their 3DGAN.py toy (research notes section 2):
+    # Chapter 3, section 3: Roth et al. (2017) Fig. 1, their 3DGAN.py toy:
     # 7 Gaussians (std 0.01) on a ring in a plane of R^3; G 2->128->128->3, D 3->128->128->1, tanh,
     # truncated-normal(0.1) init; Adam(beta1 0.5); batch 512; saturating minimax G loss; gamma 0.1
     # (optionally annealed by 0.01^(t/T)); 3 runs; 100k generator steps; a frame every 10k steps.
@@ -83,8 +83,8 @@ TABLE: dict[str, dict[str, dict]] = {
         paper=dict(seeds=3, extra_seeds=3, steps=100_000, lr=1e-3, eval_every=1000, frames=11,
                    checkpoint_every=5000),
     ),
-    # Chapter 3, section 4: the Dirac-GAN, with the settings of Mescheder et al.'s DiracGAN.ipynb
-    # (research notes section 3); exact, the same at every scale.
+    # Chapter 3, section 4: the Dirac-GAN, with the settings of Mescheder et al.'s
+    # DiracGAN.ipynb; exact, the same at every scale.
     "ch3.dirac": _per_scale(
         dict(start=(1.0, 1.0), h=0.2, steps=500, grid=10, extent=2.0, wgan_clip=1.0, wgan_gp_gamma=0.7,
              noise_sigma=0.7, r1_gamma=0.3, gamma_max=1.5, sigma_max=2.0, n_eig=31),
@@ -105,6 +105,77 @@ TABLE: dict[str, dict[str, dict]] = {
         smoke=dict(n_q=11, seeds=1, steps=300, batch_size=128),
         book=dict(n_q=21, seeds=2, steps=1500, batch_size=128),
         paper=dict(n_q=41, seeds=3, steps=5000, batch_size=256),
+    ),
+    # Chapter 2, section 1: Arjovsky et al.'s (2017) Example 1 (parallel lines), closed forms on their
+    # Fig. 1 grid (theta in [-1, 1], step 0.025), and a GAN discriminator and a WGAN-GP critic (lambda 10)
+    # trained per theta and seed as one seed-batched net (our sizes; the paper trains none for this).
+    # Fig. 2: two 1-D Gaussians N(-5, 1) and N(5, 1), a GAN discriminator and a clipped critic (0.01,
+    # RMSProp as in WGAN's Algorithm 1); the paper's nets and steps are not stated.
+    "ch2.lines": _per_scale(
+        dict(theta_max=1.0, n_theta=81, n_estimate=9, hidden=32, batch_size=256, lr=1e-3, betas=(0.5, 0.9),
+             gp_weight=10.0, n_eval=4096, fig2_hidden=64, fig2_clip=0.01, fig2_lr_critic=5e-4),
+        smoke=dict(seeds=2, steps=300, fig2_steps=300),
+        book=dict(seeds=3, steps=1000, fig2_steps=1000),
+        paper=dict(seeds=5, steps=5000, fig2_steps=5000),
+    ),
+    # Chapter 2, section 2: the moving plan between two small discrete distributions (exact).
+    "ch2.plan": _per_scale(
+        dict(x_p=(0.0, 1.0, 2.0, 3.0), p=(0.4, 0.1, 0.2, 0.3), x_q=(1.0, 2.5, 4.0, 5.0, 6.0),
+             q=(0.1, 0.3, 0.2, 0.25, 0.15), n_random=200, max_points=8),
+        smoke=dict(), book=dict(), paper=dict(),
+    ),
+    # Chapter 2, section 3: Gulrajani et al. (2017) Fig. 1 with their gan_toy.py data and fixed generator
+    # (data + N(0, 1)). (a) critics 2 -> 3 x hidden ReLU -> 1 (code: 512) trained against it, clipping at
+    # 0.01 with RMSProp (code: 5e-5) and the penalty lambda 10 with Adam (1e-4, 0.5, 0.9) (code), both at
+    # 10x the code's rates below `paper` so that they reach their optimum in a CPU budget; the 128 x 128
+    # grid over [-3, 3]^2 is the code's plot. (b) 12-layer ReLU critics (width: our choice) for
+    # c in {0.1, 0.01, 0.001} and the penalty, on the Swiss roll, same optimisers.
+    "ch2.surfaces": _per_scale(
+        dict(batch_size=256, clip=0.01, gp_weight=10.0, betas=(0.5, 0.9), plot_grid=128, extent=3.0, n_points=4096,
+             deep_layers=12, deep_clips=(0.1, 0.01, 0.001), deep_batch=64),
+        smoke=dict(seeds=1, hidden=64, iterations=200, lr_clip=5e-4, lr_gp=1e-3, deep_width=64, deep_iterations=100,
+                   plot_grid=64),
+        book=dict(seeds=2, hidden=128, iterations=1500, lr_clip=5e-4, lr_gp=1e-3, deep_width=256,
+                  deep_iterations=400),
+        paper=dict(seeds=3, hidden=512, iterations=10_000, lr_clip=5e-5, lr_gp=1e-4, deep_width=512,
+                   deep_iterations=5000),
+    ),
+    # Chapter 2, section 4: six objectives on the VEEGAN/PacGAN grid of 25 (and ring of 8 at `paper`),
+    # same nets (ReLU MLPs, our sizes), budget and seeds. Learning rates: gan_toy.py's (Adam 1e-4,
+    # (0.5, 0.9); WGAN RMSProp 5e-5, clip 0.01, 5 critic steps; WGAN-GP lambda 0.1, 5 critic steps) at
+    # `paper`, 10x those below it (runs ~100x shorter than the code's 100,000 steps). EBGAN: margin 1 and
+    # pulling-away weight 0.1 (Zhao et al. 2017), hinge SN-GAN with one D step (Miyato et al. 2018).
+    "ch2.objectives": _per_scale(
+        dict(latent_dim=2, betas=(0.5, 0.9), clip=0.01, gp_weight=0.1, n_critic=5, margin=1.0, pt_weight=0.1,
+             embed_dim=16, n_eval=2500, k_std=3.0, n_plot=1000),
+        smoke=dict(datasets=("grid",), seeds=2, hidden=32, depth=2, batch_size=64, steps=150, eval_every=50,
+                   lr=1e-3, lr_rmsprop=5e-4),
+        book=dict(datasets=("grid",), seeds=3, hidden=64, depth=2, batch_size=128, steps=2000, eval_every=250,
+                  lr=1e-3, lr_rmsprop=5e-4),
+        paper=dict(datasets=("grid", "ring"), seeds=5, hidden=512, depth=3, batch_size=256, steps=100_000,
+                   eval_every=5000, lr=1e-4, lr_rmsprop=5e-5, checkpoint_every=5000),
+    ),
+    # Chapter 6: the "5+n tricks" against one baseline: a non-saturating GAN with ReLU MLPs (2 -> 128 -> 128 -> 2
+    # and 2 -> 128 -> 128 -> 1, our sizes), z ~ N(0, I_2) as in PacGAN, Adam(1e-3, (0.5, 0.999)), on the
+    # VEEGAN/PacGAN grid of 25 (and, for the post-training samplers, the ring of 8). Trick settings: instance
+    # noise sigma 0.5 (fixed, or annealed by 0.01^(t/T)); SN with one power iteration (Miyato et al. 2018) at
+    # 1x, 3x, 10x the learning rate; truncation thresholds (Brock et al. 2019 show 2, 1, 0.5, 0.04); DRS with
+    # gamma at a percentile of F and eps 1e-6 (Azadi et al. 2019; the percentile is ours); DDLS's step size and
+    # steps are ours (Che et al. 2020 give none we could confirm); DGflow's code defaults (Ansari et al.
+    # 2021); LOGAN's natural gradient, alpha 0.9, beta 5 (commonly quoted, unconfirmed); top-k gamma 0.99,
+    # nu 0.5 (Sinha et al. 2020), an "epoch" being 1% of the run. Metrics on n_eval samples (VEEGAN: 2500).
+    "ch6.tricks": _per_scale(
+        dict(latent_dim=2, hidden=128, activation="relu", betas=(0.5, 0.999), lr=1e-3, k_std=3.0,
+             noise_sigma=0.5, noise_decay=0.01, lr_factors=(1, 3, 10), truncations=(2.0, 1.0, 0.5, 0.25, 0.04),
+             claim_truncation=0.5, pr_k=3, dc_k=5, drs_percentile=80.0, drs_eps=1e-6, ddls_step=0.01,
+             ddls_steps=50, dgflow_eta=0.1, dgflow_gamma=0.01, dgflow_steps=25, logan_alpha=0.9, logan_beta=5.0,
+             topk_gamma=0.99, topk_nu=0.5, epochs=100, n_plot=1000),
+        smoke=dict(seeds=2, steps=300, batch_size=128, eval_every=100, n_eval=1000, drs_burn_in=2000,
+                   datasets=("grid",)),
+        book=dict(seeds=3, steps=3000, batch_size=256, eval_every=300, n_eval=2500, drs_burn_in=10_000,
+                  datasets=("grid", "ring")),
+        paper=dict(seeds=10, steps=50_000, batch_size=256, eval_every=2500, n_eval=2500, drs_burn_in=10_000,
+                   datasets=("grid", "ring"), checkpoint_every=5000),
     ),
 }
 

@@ -4,7 +4,7 @@ import gancompanion as gc
 
 
 def test_ch3_paper_scale_is_roth_et_al_3dgan_settings():
-    """research-notes section 2 (their 3DGAN.py): the paper scale must not drift from the source."""
+    """Roth et al.'s 3DGAN.py: the paper scale must not drift from the source."""
     cfg = gc.settings("ch3.roth", "paper")
     assert (cfg.steps, cfg.batch_size, cfg.lr, cfg.betas[0], cfg.gamma, cfg.seeds) == (100_000, 512, 1e-3, 0.5, 0.1, 3)
     assert (cfg.hidden, cfg.latent_dim, cfg.init_std, cfg.objective) == (128, 2, 0.1, "minimax")

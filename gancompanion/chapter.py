@@ -1,0 +1,156 @@
+"""What every chapter notebook does around its experiments: set-up, glue, claims, variants over seeds.
+
+``setup`` resolves the parameters cell (scale, device, seed) the same way in every chapter and returns
+a ``Chapter``: it seeds everything, applies the house style, remembers each claim's verdict as the
+notebook reports it, glues numbers by name, and writes the "what reproduced" summary. ``train_variants``
+trains several variants of one seed-batched toy GAN (each a ``parts.Recipe``) and returns their
+evaluations as one tidy table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import claims, plotting, streams, train
+from .device import pick_device, seed_everything
+from .parts import Recipe
+from .scales import SCALES
+from .validation import choose, seed as check_seed
+
+
+@dataclass
+class Chapter:
+    """One executed chapter: its parameters, its device, the verdicts of its claims so far."""
+
+    prefix: str  # glue keys start with it, e.g. "ch3"
+    scale: str
+    seed: int
+    dev: torch.device
+    verdicts: dict[str, dict] = field(default_factory=dict)  # claim id -> its record
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def run_info(self) -> dict:
+        """The keyword arguments every ``claims.report`` call of this chapter takes."""
+        return dict(scale=self.scale, seed=self.seed, device=str(self.dev))
+
+    @property
+    def minutes(self) -> float:
+        return (time.perf_counter() - self.started) / 60
+
+    def report(self, claim_id: str, passed, evidence: str, details: dict | None = None) -> dict:
+        """``claims.report`` with this chapter's scale, seed and device; the record is kept in ``verdicts``."""
+        self.verdicts[claim_id] = claims.report(claim_id, passed, evidence, details=details, **self.run_info)
+        return self.verdicts[claim_id]
+
+    def status(self, claim_id: str) -> str:
+        return self.verdicts[claim_id]["status"]
+
+    def glue(self, name: str, value, kind: str = "number") -> None:
+        """Glue ``value`` as ``<prefix>_<name>``: numbers as Python floats, ``kind="md"`` as Markdown text."""
+        from IPython.display import Markdown
+        from myst_nb import glue
+
+        if kind == "md":
+            value = Markdown(value)
+        elif kind == "number":
+            value = float(value)
+        glue(f"{self.prefix}_{name}", value, display=False)
+
+    def glue_numbers(self, numbers: dict[str, Any]) -> None:
+        """Glue every entry of ``numbers`` as a float under ``<prefix>_<key>``."""
+        for k, v in numbers.items():
+            self.glue(k, v)
+
+    def summary(self):
+        """The "what reproduced" list: one line per claim checked, its verdict and evidence (Markdown)."""
+        from IPython.display import Markdown
+
+        self.glue("minutes", self.minutes)
+        return Markdown("\n".join(f"- `{cid}` **{r['status']}**: {r['evidence']}." for cid, r in self.verdicts.items()))
+
+
+def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
+    """Check the core parameters (naming the bad one), pick the device, seed everything, apply the style."""
+    choose("scale", scale, SCALES)
+    seed = check_seed(seed)
+    dev = pick_device(device)
+    seed_everything(seed)
+    plotting.use_style()
+    chapter = Chapter(prefix, scale, seed, dev)
+    print(f"scale={scale}  device={dev}  seed={seed}  torch={torch.__version__}")
+    chapter.glue("run", f"scale `{scale}`, seed {seed}", kind="md")
+    return chapter
+
+
+def override(name: str, value, default, check: Callable[[str, Any], Any]):
+    """A notebook knob: ``None`` means the scale's ``default``; anything else is validated by ``check``."""
+    return default if value is None else check(name, value)
+
+
+@dataclass
+class VariantRuns:
+    """What ``train_variants`` returns: a tidy table of the evaluations, and everything else by variant."""
+
+    table: pd.DataFrame  # one row per variant, seed and evaluated step; one column per (S,) quantity
+    records: dict[str, dict[int, dict]]  # variant -> step -> the full output of ``evaluate`` (e.g. samples)
+    seconds: dict[str, float]  # variant -> training time
+    diverged: dict[str, dict[int, int]]  # variant -> {seed: first non-finite step}
+
+
+def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callable[[list[int]], tuple], toy,
+                   cfg: train.TrainConfig, *, batch_size: int, latent_dim: int, evaluate: Callable,
+                   eval_every: int, device="cpu", checkpoint_dir=None, checkpoint_every: int = 1000,
+                   single_thread: bool = True) -> VariantRuns:
+    """Train each variant on its seeds (one seed-batched model per variant), evaluating it on the way.
+
+    Args:
+        variants: name -> (the parts of that variant, its seeds).
+        build: ``seeds -> (g, d)``, fresh seed-batched networks for those seeds (on ``device``).
+        toy: the data distribution (``gancompanion.data``).
+        evaluate: ``(step, g, streams) -> dict``; its entries shaped (S,) become columns of the table
+            (e.g. ``metrics.evaluate``), the others stay in ``records``. Called at step 0 and every
+            ``eval_every`` steps.
+        checkpoint_dir: a folder for one resumable checkpoint per variant (long runs), or None.
+        single_thread: train on one CPU thread (these matrices are small: one thread is about as fast as
+            two, and it does not collapse when other processes share the cores).
+    """
+    threads = torch.get_num_threads()
+    if single_thread and torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    rows, records, seconds, diverged = [], {}, {}, {}
+    try:
+        for name, (recipe, seeds) in variants.items():
+            g, d = build(list(seeds))
+            st = streams.ToyStreams(toy, seeds, batch_size, latent_dim, device=device)
+            hook = train.Hook("eval", eval_every, lambda step, g, d, s: evaluate(step, g, s))
+            ckpt = None
+            if checkpoint_dir is not None:
+                ckpt = Path(checkpoint_dir) / f"{name.replace(' ', '_').replace('.', '')}_{seeds[0]}.pt"
+                ckpt.parent.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            result = train.train(g, d, st, cfg, hooks=[hook], checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                                 desc=name, **recipe.parts())
+            seconds[name] = time.perf_counter() - t0
+            records[name] = result.records["eval"]
+            diverged[name] = {seeds[i]: s for i, s in result.diverged.items()}
+            for step, values in sorted(records[name].items()):
+                for i, s in enumerate(seeds):
+                    rows.append({"variant": name, "seed": s, "step": step,
+                                 **{k: float(np.asarray(v)[i]) for k, v in values.items() if np.ndim(v) == 1}})
+    finally:
+        torch.set_num_threads(threads)
+    return VariantRuns(pd.DataFrame(rows), records, seconds, diverged)
+
+
+def per_seed(table: pd.DataFrame, variant: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, values)`` of one variant's column, values shaped (steps, seeds): a seed band's input."""
+    wide = table[table.variant == variant].pivot(index="step", columns="seed", values=column)
+    return wide.index.to_numpy(), wide.to_numpy()
