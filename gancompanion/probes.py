@@ -147,3 +147,39 @@ def growth(values: pd.Series, tail: float = 0.1) -> float:
     logs = np.log(values.to_numpy(dtype=float))
     k = max(1, int(round(len(logs) * tail)))
     return float(np.exp(logs[-k:].mean() - logs[:k].mean()))
+
+
+def input_gradient_norm(d: torch.nn.Module, x: torch.Tensor) -> float:
+    """Mean over the points ``x`` of |grad_x D(x)|, with D = sigmoid(logit): how flat D is there."""
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.sigmoid(d(x)).sum(), x)
+    return grad.norm(dim=-1).mean().item()
+
+
+def supports_probe(d: torch.nn.Module, real, fake, *, sigma: float, iterations: int, lr: float, batch_size: int,
+                   every: int, gen: torch.Generator, progress: bool = True) -> pd.DataFrame:
+    """Arjovsky & Bottou's Theorems 2.1-2.2 in the plane: fit ``d`` to tell samples of the curve ``real``
+    from samples of ``fake`` (both ``data.Curve``), with instance noise of std ``sigma`` on both.
+
+    Every ``every`` iterations, on the noiseless curves themselves: D's accuracy and the mean norm of its
+    input gradient on each support (a perfect D is flat on both). Returns one row per check.
+    """
+    noise = InstanceNoise(nonnegative("sigma", sigma))
+    device = next(d.parameters()).device
+    support_real, support_fake = (c.points(400).to(device).reshape(1, -1, 2) for c in (real, fake))
+    rows: dict[str, list] = {"iteration": [], "accuracy": [], "grad_real": [], "grad_fake": []}
+
+    def draw(curve):
+        x = curve.sample((1, batch_size), gen)
+        return noise(x, torch.randn(x.shape, generator=gen, device=device))
+
+    def check(it: int) -> None:
+        with torch.no_grad():
+            acc = 0.5 * ((d(support_real) > 0).float().mean() + (d(support_fake) < 0).float().mean()).item()
+        rows["iteration"].append(it), rows["accuracy"].append(acc)
+        rows["grad_real"].append(input_gradient_norm(d, support_real))
+        rows["grad_fake"].append(input_gradient_norm(d, support_fake))
+
+    fit_discriminator(d, lambda: draw(real), lambda: draw(fake), iterations=iterations, lr=lr, every=every,
+                      on_check=check, progress=progress, desc=f"supports, sigma={sigma:g}")
+    return pd.DataFrame(rows)

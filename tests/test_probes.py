@@ -54,3 +54,35 @@ def test_noise_keeps_the_discriminator_from_becoming_perfect():
     assert res.steps.accuracy.tail(100).mean() < 0.8
     original = res.grads[res.grads.cost == "original"].groupby("iteration").grad_norm.mean()
     assert probes.fall_from_peak(original) < 10
+
+
+def test_input_gradient_norm_of_a_linear_logit_is_a_quarter_of_its_weight_at_the_boundary():
+    import torch
+
+    class Linear(torch.nn.Module):
+        def forward(self, x):
+            return x @ torch.tensor([3.0, 4.0])  # logit w.x, |w| = 5; zero on the points below
+
+    x = torch.tensor([[[4.0, -3.0], [-4.0, 3.0]]])  # (1, 2, 2), w.x = 0: sigmoid' = 1/4
+    assert probes.input_gradient_norm(Linear(), x) == pytest.approx(5 / 4)
+
+
+def test_supports_probe_measures_the_discriminator_on_the_curves_themselves():
+    import torch
+
+    from gancompanion import data, device, nets
+
+    d = nets.mlp_discriminator(2, [8], [0])
+    real, fake = data.Curve(offset=0.0), data.Curve(offset=0.3)
+    on_real, on_fake = real.points(400).reshape(1, -1, 2), fake.points(400).reshape(1, -1, 2)
+    with torch.no_grad():
+        expected = 0.5 * ((d(on_real) > 0).float().mean() + (d(on_fake) < 0).float().mean()).item()
+    # lr 0: D never changes, so every check must see the initial D
+    trace = probes.supports_probe(d, real, fake, sigma=0.1, iterations=20, lr=0.0, batch_size=16, every=10,
+                                  gen=device.generator(0, "test"), progress=False)
+    assert trace.iteration.tolist() == [0, 10, 20]
+    assert trace.accuracy.tolist() == pytest.approx([expected] * 3)
+    assert trace.grad_real.tolist() == pytest.approx([probes.input_gradient_norm(d, on_real)] * 3)
+    with pytest.raises(ValueError, match="sigma must be a number >= 0"):
+        probes.supports_probe(d, real, fake, sigma=-1.0, iterations=1, lr=0.0, batch_size=4, every=1,
+                              gen=device.generator(0, "test"), progress=False)
