@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml requirements-book.txt
 	@echo "== creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
 	$(TORCH_INSTALL)
-	$(BIN)/pip install -q -r requirements-book.txt -e ".[book,test]"
+	$(BIN)/pip install -q -r requirements-book.txt -e ".[book,test,cluster]"
 	@touch $@
 
 install: $(VENV)/.installed

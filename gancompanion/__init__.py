@@ -11,11 +11,13 @@ penalties), ``streams`` (random streams per run), ``train`` (the training loop),
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402
+    chapter,
     claims,
     constraints,
     data,
     device,
     ebgan,
+    latent,
     metrics,
     minibatch_divergences,
     nets,
@@ -25,6 +27,7 @@ from . import (  # noqa: E402
     plotting,
     probes,
     regularizers,
+    sampling,
     scales,
     streams,
     train,
@@ -34,5 +37,5 @@ from . import (  # noqa: E402
 from .device import pick_device, seed_everything  # noqa: E402
 from .scales import settings  # noqa: E402
 
-__all__ = ["claims", "constraints", "data", "device", "ebgan", "transport", "metrics", "minibatch_divergences", "nets", "noise", "objectives", "parts", "plotting", "probes", "regularizers",
+__all__ = ["chapter", "claims", "constraints", "data", "device", "ebgan", "latent", "sampling", "transport", "metrics", "minibatch_divergences", "nets", "noise", "objectives", "parts", "plotting", "probes", "regularizers",
            "scales", "streams", "train", "validation", "pick_device", "seed_everything", "settings"]

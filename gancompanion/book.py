@@ -8,29 +8,28 @@ performance page). The build treats every Sphinx warning as an error.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from . import runner
+from . import files, runner
 
 
-def stage(root: Path, scale: str) -> list[Path]:
-    """Copy ``_build/executed/<scale>/*.ipynb`` of every chapter into ``book/chapters/``."""
+class BuildError(runner.GancompanionError):
+    """The book could not be built (a chapter failed, or ``jupyter-book`` reported an error)."""
+
+
+def stage(root: Path, scale: str, seed: int = 0) -> list[Path]:
+    """Copy the executed notebook of every chapter at ``scale`` and ``seed`` into ``book/chapters/``."""
     dest = root / "book" / "chapters"
-    dest.mkdir(parents=True, exist_ok=True)
-    staged = []
+    sources = []
     for nb in runner.chapters(root):
-        src = runner.output_path(root, scale, nb)
+        src = runner.output_path(root, scale, nb, seed)
         if not src.exists():
-            raise FileNotFoundError(f"chapter {nb.stem} has not been executed at scale {scale!r} ({src} is missing); "
-                                    f"run `gancompanion run --scale {scale}` first")
-        tmp = dest / f".{nb.stem}.ipynb.tmp"
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest / f"{nb.stem}.ipynb")
-        staged.append(dest / f"{nb.stem}.ipynb")
-    return staged
+            raise BuildError(f"chapter {nb.stem} has not been executed at scale {scale!r}, seed {seed} ({src} is "
+                             f"missing); run `gancompanion run --scale {scale} --seed {seed}` first")
+        sources.append((nb, src))
+    return [files.atomic_copy(src, dest / f"{nb.stem}.ipynb") for nb, src in sources]
 
 
 def jupyter_book(root: Path, scale: str, builder: str = "html") -> Path:
@@ -38,11 +37,11 @@ def jupyter_book(root: Path, scale: str, builder: str = "html") -> Path:
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--builder", builder,
            "-W", "-n", "--keep-going", "--all"]  # --all: a cached page never hides a warning
-    env = {**os.environ, "GANCOMPANION_BOOK_SCALE": scale,
+    env = {**{k: v for k, v in os.environ.items() if k != "GANCOMPANION_CLAIMS"}, "GANCOMPANION_BOOK_SCALE": scale,
            "GANCOMPANION_RESULTS": str(root / "_build" / "results")}
     proc = subprocess.run(cmd, cwd=root, env=env)
     if proc.returncode != 0:
-        raise SystemExit(f"jupyter-book build failed (exit {proc.returncode}); see the messages above and "
+        raise BuildError(f"jupyter-book build failed (exit {proc.returncode}); see the messages above and "
                          f"{root / '_build' / 'html' / 'reports'}")
     return root / "_build" / builder / "index.html"
 
@@ -57,7 +56,65 @@ def build(root: Path, params: dict, *, jobs: int = 1, force: bool = False, execu
         for o in outcomes:
             print(f"  {o.notebook}: {o.status} ({o.seconds:.0f} s){' - ' + o.error if o.error else ''}")
         if failed:
-            raise SystemExit(f"{len(failed)} chapter(s) failed; the book was not built. The failed notebooks "
+            raise BuildError(f"{len(failed)} chapter(s) failed; the book was not built. The failed notebooks "
                              f"are kept as {', '.join(str(o.output) for o in failed)}")
-    stage(root, scale)
+    stage(root, scale, params.get("seed", 0))
+    from .pagebox import run_this_page  # each page's "Run this page" box, named download, Colab/Binder mirror
+
+    run_this_page(root, scale, params.get("seed", 0))
     return jupyter_book(root, scale)
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _seeds(seeds: list[int]) -> str:
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str:
+    """The claims ledger page as Markdown, from the claim records and the catalogue of claims.
+
+    A table (claim, chapter number, one column per scale holding the status of every seed recorded,
+    the scale the book was built at in bold) fits the page column: its cells are short or wrap. The
+    evidence follows claim by claim, one line per scale and seed. A claim never checked shows as
+    "not run".
+    """
+    from .scales import SCALES
+
+    scales = list(scales or SCALES)
+    by: dict[tuple, dict[int, dict]] = {}
+    for r in records:
+        by.setdefault((r["id"], r["scale"]), {})[int(r["seed"])] = r
+
+    def status(claim_id: str, scale: str) -> str:
+        seeds = by.get((claim_id, scale))
+        if not seeds:
+            return "not run"
+        groups: dict[str, list[int]] = {}
+        for seed, r in sorted(seeds.items()):
+            groups.setdefault(r["status"], []).append(seed)
+        shown = [f"**{s}**" if scale == built else s for s in groups]
+        return "<br>".join(f"{s}<br><small>{_seeds(ss)}</small>" for s, ss in zip(shown, groups.values()))
+
+    head = ["claim", "ch."] + [f"{s} (built)" if s == built else s for s in scales]
+    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    details, counts = [], {s: {"PASS": 0, "FAIL": 0, "SKIP": 0} for s in scales}
+    for c in catalogue.values():
+        number = c.chapter.split("_")[0].lstrip("0") or "0"
+        table.append(f"| {c.id} | [{number}](chapters/{c.chapter}.ipynb) | "  # plain text: wraps at hyphens
+                     + " | ".join(status(c.id, s) for s in scales) + " |")
+        figure = f" *Figure:* {{numref}}`{c.figure}`." if getattr(c, "figure", "") else ""
+        details.append(f"**`{c.id}`** ({c.kind}). {c.statement} *Source:* {c.source}.\n\n*Check:* {c.check}{figure}\n")
+        for s in scales:
+            for seed, r in sorted(by.get((c.id, s), {}).items()):
+                counts[s][r["status"]] = counts[s].get(r["status"], 0) + 1
+                details.append(f"- {s}, seed {seed}: **{r['status']}** {_cell(r['evidence'])} ({r['device']}, "
+                               f"{str(r.get('checked_at', ''))[:10]})")
+        details.append("")
+    summary = "; ".join(f"{s}: " + ", ".join(f"{n} {k}" for k, n in counts[s].items() if n) for s in scales
+                        if any(counts[s].values()))
+    return (f"This book was built at scale **{built}**. Recorded checks (one per claim and seed): "
+            f"{summary or 'none yet'}.\n\n" + "\n".join(table) + "\n\n## Evidence, claim by claim\n\n"
+            + "\n".join(details))

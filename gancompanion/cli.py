@@ -6,24 +6,38 @@ import argparse
 import sys
 import time
 
-from . import runner
+from . import runner, validation
 from .scales import SCALES
+
+
+def _jobs(text: str) -> int:
+    try:
+        return validation.positive_int("--jobs", int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if "--jobs" in str(exc) else
+                                         f"--jobs must be an integer >= 1, got {text!r}") from None
+
+
+def _seed(text: str) -> int:
+    try:
+        return validation.seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer >= 0, got {text!r}") from None
 
 
 def _common(p: argparse.ArgumentParser, default_scale: str) -> None:
     p.add_argument("--scale", choices=SCALES, default=default_scale, help=f"experiment sizes (default {default_scale})")
     p.add_argument("--device", choices=runner.DEVICES, default="auto", help="cpu, cuda or auto (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every experiment (default 0)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="any other notebook parameter, e.g. -p steps 2000 (repeatable)")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (default 1)")
+                   help="any other notebook parameter, e.g. -p noise_scale 0.25 (repeatable); it goes to the "
+                        "chapters that have it, and is an error if none of them does")
+    p.add_argument("--jobs", type=_jobs, default=1, help="notebooks executed at once (an integer >= 1, default 1)")
     p.add_argument("--force", action="store_true", help="re-run notebooks even if nothing changed")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _params(args) -> dict:
-    if args.seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {args.seed}")
     params = {"scale": args.scale, "device": args.device, "seed": args.seed}
     for name, value in args.param:
         if name in runner.CORE_PARAMETERS:
@@ -34,7 +48,7 @@ def _params(args) -> dict:
 
 def cmd_run(args) -> int:
     root = runner.project_root()
-    notebooks = [runner.find_chapter(root, n) for n in args.notebooks] or runner.chapters(root)
+    notebooks = runner.unique([runner.find_chapter(root, n) for n in args.notebooks]) or runner.chapters(root)
     start = time.perf_counter()
     outcomes = runner.run_all(notebooks, _params(args), root, jobs=args.jobs, force=args.force,
                               progress=not args.quiet)
@@ -63,13 +77,13 @@ def cmd_claims(args) -> int:
         print("no claim records yet: run the notebooks first (gancompanion run)")
         return 1
     for r in records:
-        print(f"[{r['scale']}] CLAIM {r['id']}: {r['status']} {r['evidence']}")
+        print(f"[{r['scale']} seed {r['seed']}] CLAIM {r['id']}: {r['status']} {r['evidence']}")
     return 1 if any(r["status"] == "FAIL" for r in records) and args.strict else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gancompanion", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gancompanion", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute chapters through papermill")
     p_run.add_argument("notebooks", nargs="*", help="chapters to run (name, stem or number; default: all)")
     _common(p_run, "smoke")
@@ -82,9 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     p_claims.add_argument("--scale", choices=SCALES, default=None, help="only this scale")
     p_claims.add_argument("--strict", action="store_true", help="exit 1 if any claim FAILed")
     p_claims.set_defaults(func=cmd_claims)
-    args = parser.parse_args(argv)
+    from . import sweep  # the ``sweep`` subcommand: chapters over seeds and parameters, locally or on Dask
+
+    sweep.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the error (or the help)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args)
+    except runner.GancompanionError as exc:
+        print(f"gancompanion: {'' if isinstance(exc, runner.Interrupted) else 'error: '}{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("gancompanion: interrupted; every chapter's last complete outputs and claim records are kept. "
+              "Run the same command again to resume (finished chapters are skipped).", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError) as exc:
         print(f"gancompanion: error: {exc}", file=sys.stderr)
         return 2

@@ -77,6 +77,106 @@ def gaussians_1d(means, std: float = 0.0) -> GaussianMixture:
     return GaussianMixture(torch.as_tensor(means, dtype=torch.float32).reshape(-1, 1), std)
 
 
+# The toys of Gulrajani et al.'s (2017) ``gan_toy.py``, with that code's own scaling.
+
+def wgan_gp_8gaussians() -> GaussianMixture:
+    """``gan_toy.py``'s 8 Gaussians: centres (+-1, 0), (0, +-1), (+-1, +-1)/sqrt 2 times 2, std 0.02,
+    then everything divided by 1.414 (so the radius is 2/1.414 and the std 0.02/1.414)."""
+    r = 1 / math.sqrt(2)
+    unit = torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1], [r, r], [r, -r], [-r, r], [-r, -r]], dtype=torch.float64)
+    return GaussianMixture((2 * unit / 1.414).float(), 0.02 / 1.414)
+
+
+def wgan_gp_25gaussians() -> GaussianMixture:
+    """``gan_toy.py``'s 25 Gaussians: a grid 2 * {-2, ..., 2}^2, std 0.05, divided by 2.828.
+
+    The code draws a fixed set of 100,000 such points once and cycles through it shuffled; we draw
+    i.i.d. from the same mixture."""
+    return grid(5, 2.0 / 2.828, 0.05 / 2.828)
+
+
+@dataclass(frozen=True)
+class SwissRoll:
+    """``gan_toy.py``'s Swiss roll: scikit-learn's ``make_swiss_roll(noise=0.25)``, columns (0, 2), / 7.5.
+
+    t = 1.5 pi (1 + 2u), u ~ U[0, 1]; the point is (t cos t, t sin t) plus N(0, noise^2) per coordinate,
+    all divided by ``scale``. A curve, not a mixture: it has no ``centers``.
+    """
+
+    noise: float = 0.25
+    scale: float = 7.5
+    dim: int = 2
+
+    def __post_init__(self):
+        nonnegative("noise", self.noise)
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale!r}")
+
+    def sample(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
+               device=None) -> torch.Tensor:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        device = _device_of(generator, device)
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(*shape, generator=generator, device=device))
+        eps = torch.randn(*shape, 2, generator=generator, device=device)
+        x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=-1) + self.noise * eps
+        return x / self.scale
+
+    def points(self, n: int = 400) -> torch.Tensor:
+        """``n`` noise-free points along the roll, for drawing it."""
+        t = 1.5 * math.pi * (1 + 2 * torch.linspace(0, 1, n))
+        return torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=-1) / self.scale
+
+
+@dataclass(frozen=True, eq=False)
+class FixedGenerator:
+    """Data plus Gaussian noise: ``x + std * N(0, I)``, x from ``base``.
+
+    Gulrajani et al.'s (2017) Fig. 1 holds the "generator" fixed at the real data plus unit-variance
+    noise (``gan_toy.py``'s ``FIXED_GENERATOR``) to show the critics' value surfaces.
+    """
+
+    base: object
+    std: float = 1.0
+
+    def __post_init__(self):
+        nonnegative("std", self.std)
+
+    @property
+    def dim(self) -> int:
+        return self.base.dim
+
+    def sample(self, shape, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        x = self.base.sample(shape, generator, device)
+        return x + self.std * torch.randn(x.shape, generator=generator, device=x.device)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The vertical unit segment at x = ``theta``: the law of (theta, Z), Z ~ U[0, 1].
+
+    Arjovsky et al.'s (2017) Example 1 compares P_0 with P_theta: parallel lines that do not overlap
+    unless theta = 0 (``divergences.parallel_lines`` has the closed forms).
+    """
+
+    theta: float = 0.0
+    dim: int = 2
+
+    def sample(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
+               device=None) -> torch.Tensor:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        device = _device_of(generator, device)
+        z = torch.rand(*shape, generator=generator, device=device)
+        return torch.stack([torch.full_like(z, float(self.theta)), z], dim=-1)
+
+
+WGAN_GP_TOYS = {"8gaussians": wgan_gp_8gaussians, "25gaussians": wgan_gp_25gaussians, "swissroll": SwissRoll}
+
+
+def wgan_gp_toy(name: str):
+    """One of ``gan_toy.py``'s datasets by its name there: 8gaussians, 25gaussians, swissroll."""
+    return WGAN_GP_TOYS[choose("dataset", name, WGAN_GP_TOYS)]()
+
+
 @dataclass(frozen=True, eq=False)
 class EmbeddedMixture:
     """A mixture in a low dimension mapped affinely into a higher one: ``x @ matrix + offset``.

@@ -374,3 +374,21 @@ def loglog_slope(x, y) -> float:
     if x.shape != y.shape or x.size < 2 or np.any(~(x > 0)) or np.any(~(y > 0)):
         raise ValueError("x and y must be arrays of one shape, >= 2 entries, all > 0")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+# --- WGAN Example 1: learning parallel lines ------------------------------------------------------
+
+def parallel_lines(theta) -> dict[str, np.ndarray]:
+    """Closed forms of Arjovsky et al.'s (2017) Example 1 as functions of ``theta``.
+
+    P_0 is the law of (0, Z) and P_theta that of (theta, Z), Z ~ U[0, 1]: two parallel segments
+    whose supports are disjoint unless theta = 0. Then W = |theta|; JS = log 2, KL (either
+    direction) = +inf and TV = 1 for theta != 0, all 0 at theta = 0 (their eqs. in sec. 2).
+
+    Returns:
+        dict with keys ``"W"``, ``"JS"``, ``"KL"``, ``"TV"``, each shaped like ``theta``.
+    """
+    theta = np.asarray(theta, dtype=float)
+    apart = theta != 0
+    return {"W": np.abs(theta), "JS": np.where(apart, LOG2, 0.0), "KL": np.where(apart, np.inf, 0.0),
+            "TV": np.where(apart, 1.0, 0.0)}

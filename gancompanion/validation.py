@@ -27,7 +27,11 @@ def nonnegative(name: str, value: float) -> float:
 
 def positive_int(name: str, value) -> int:
     """Return ``value`` if it is an integer >= 1, else raise a ValueError naming ``name``."""
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and value >= 1
+    except (TypeError, ValueError, OverflowError):  # None, text, NaN, inf
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 

@@ -9,7 +9,7 @@ def test_report_prints_one_stable_line_and_writes_a_record(results_dir, capsys):
     record = claims.report("ch1.gradient-vanishes", True, "fell 300x", scale="book", seed=3, device="cpu",
                            details={"fall": 300.0})
     assert capsys.readouterr().out == "CLAIM ch1.gradient-vanishes: PASS fell 300x\n"
-    stored = json.loads((results_dir / "claims" / "book" / "ch1.gradient-vanishes.json").read_text())
+    stored = json.loads((results_dir / "claims" / "book" / "seed3" / "ch1.gradient-vanishes.json").read_text())
     assert stored["status"] == record["status"] == "PASS"
     assert stored["seed"] == 3 and stored["details"] == {"fall": 300.0}
     assert stored["statement"] == claims.CATALOGUE["ch1.gradient-vanishes"].statement
@@ -48,3 +48,30 @@ def test_unknown_claim_and_scale_are_refused(results_dir):
 def test_every_catalogued_claim_names_a_chapter_and_a_check():
     for c in claims.CATALOGUE.values():
         assert c.id.startswith("ch") and c.chapter[:2].isdigit() and c.check and c.source
+
+
+@pytest.mark.parametrize("passed, status", [(float("nan"), "FAIL"), (None, "SKIP"), (True, "PASS"), (False, "FAIL")])
+def test_nan_fails_and_none_skips(results_dir, capsys, passed, status):
+    import numpy as np
+
+    record = claims.report("ch1.gradient-vanishes", passed, "numbers", scale="smoke", seed=0, device="cpu")
+    assert record["status"] == status and capsys.readouterr().out == f"CLAIM ch1.gradient-vanishes: {status} numbers\n"
+    assert record["line"] == f"CLAIM ch1.gradient-vanishes: {status} numbers"
+    if isinstance(passed, bool):
+        assert claims.report("ch1.gradient-vanishes", np.bool_(passed), "numbers", scale="smoke", seed=0,
+                             device="cpu")["status"] == status
+
+
+@pytest.mark.parametrize("passed", [1.0, 0, "yes", [True]])
+def test_a_verdict_that_is_not_a_bool_is_refused(results_dir, passed):
+    with pytest.raises(TypeError, match="ch1.gradient-vanishes.*True, False or None"):
+        claims.report("ch1.gradient-vanishes", passed, "", scale="smoke", seed=0, device="cpu")
+
+
+def test_every_claim_has_its_thresholds_and_figure_in_the_catalogue():
+    for c in claims.CATALOGUE.values():
+        assert isinstance(c.threshold, dict) and isinstance(c.figure, str)
+    record_keys = claims.report.__doc__
+    assert "line" in record_keys
+    c = claims.Claim("x.y", "99_x", "s", "src", "check")
+    assert c.threshold == {} and c.figure == ""  # new fields have defaults: old entries stay valid

@@ -1,0 +1,239 @@
+"""Constraints on the discriminator that keep it (roughly) Lipschitz: weight clipping and spectral norm.
+
+Each is a small unit with ``name``, ``prepare(d)`` (once, before the optimisers are built) and
+``after_step(d)`` (under ``no_grad`` after every D optimiser step):
+
+- ``WeightClip(c)``: WGAN's clipping of every parameter to ``[-c, c]`` after each critic step
+  (Arjovsky et al. 2017, Algorithm 1; their code clips at 0.01).
+- ``SpectralNorm(n_power_iterations)``: every weight is divided by its largest singular value,
+  estimated by power iteration with a persistent vector ``u`` (Miyato et al. 2018, Algorithm 1: one
+  iteration per update). A seed-batched layer (``nets.SeedBatchedLinear``, weight ``(S, in, out)``)
+  gets one normalisation *per seed*; plain ``nn.Linear`` / ``nn.Conv2d`` use torch's own
+  ``torch.nn.utils.parametrizations.spectral_norm``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .nets import SeedBatchedLinear
+from .validation import choose, nonnegative, positive_int
+
+Tensor = torch.Tensor
+
+
+class WeightClip:
+    """Clamp every parameter of D to ``[-c, c]`` after each D step (WGAN's Lipschitz constraint).
+
+    ``c`` is one number, or one per seed-batched run (a tuple of S numbers): then every parameter
+    must have the runs as its first axis, as ``nets.SeedBatchedLinear``'s weights and biases do, and
+    variants that differ only in ``c`` train as one model.
+    """
+
+    def __init__(self, c=0.01):
+        if isinstance(c, (int, float)):
+            self.c = nonnegative("c", c)
+        else:
+            self.c = tuple(nonnegative("c", v) for v in c)
+            if not self.c:
+                raise ValueError("c must be a number >= 0 or a non-empty sequence of them")
+        self.name = "weight_clip"
+        self._bounds: dict = {}
+
+    def prepare(self, d: nn.Module) -> None:
+        """Nothing to set up: clipping acts only after the steps."""
+
+    def _bound(self, p: Tensor):
+        if isinstance(self.c, float):
+            return self.c
+        key = (p.ndim, p.device, p.dtype)
+        if key not in self._bounds:
+            self._bounds[key] = torch.tensor(self.c, device=p.device, dtype=p.dtype)
+        c = self._bounds[key]
+        if p.ndim == 0 or p.shape[0] != len(self.c):
+            raise ValueError(f"a per-run c needs parameters whose first axis has the {len(self.c)} runs, "
+                             f"got a parameter shaped {tuple(p.shape)}")
+        return c.reshape(-1, *([1] * (p.ndim - 1)))
+
+    @torch.no_grad()
+    def after_step(self, d: nn.Module) -> None:
+        for p in d.parameters():
+            c = self._bound(p)
+            if isinstance(c, float):
+                p.clamp_(-c, c)
+            else:
+                torch.clamp(p, -c, c, out=p)
+
+    def __repr__(self) -> str:
+        return f"WeightClip(c={self.c!r})"
+
+
+class BatchedSpectralNorm(nn.Module):
+    """Parametrisation ``W[s] -> W[s] / sigma_s`` of an ``(S, in, out)`` weight, one sigma per seed.
+
+    ``sigma_s = v_s^T W[s] u_s`` from a power iteration on each ``W[s]`` whose vectors ``u (S, out)``
+    and ``v (S, in)`` persist between calls (Miyato et al. 2018, Algorithm 1). In training mode every
+    access runs ``n_power_iterations`` iterations first, ``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``;
+    in eval mode the stored vectors are used as they are. As in torch's ``spectral_norm``, the
+    gradient treats u and v as constants. One iteration per *update*: further accesses before the
+    weight changes again (its in-place version counter, bumped by every optimiser step) reuse the
+    vectors, so scoring real, generated and interpolated batches, then the generator's step, cost one
+    iteration in all.
+    """
+
+    def __init__(self, weight: Tensor, n_power_iterations: int = 1, eps: float = 1e-12):
+        super().__init__()
+        if weight.ndim != 3:
+            raise ValueError(f"weight must be (S, in, out), got shape {tuple(weight.shape)}")
+        self.n_power_iterations = positive_int("n_power_iterations", n_power_iterations)
+        self.eps = eps
+        s, fan_in, fan_out = weight.shape
+        gen = torch.Generator().manual_seed(0)  # u's start does not matter; a fixed one keeps runs reproducible
+        w = weight.detach()
+        u = F.normalize(torch.randn(s, fan_out, generator=gen).to(w), dim=-1, eps=eps)
+        for _ in range(15):  # start near the top singular vectors, as torch does
+            v = F.normalize((w @ u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=eps)
+            u = F.normalize((v.unsqueeze(1) @ w).squeeze(1), dim=-1, eps=eps)
+        self.register_buffer("_u", u)
+        self.register_buffer("_v", v)
+        self._seen_version, self._scale = None, None  # the weight's version at the last iteration, and 1/sigma
+
+    def _sigma(self, weight: Tensor) -> Tensor:
+        """``v^T W u`` from the stored vectors, (S, 1, 1), in the graph of ``weight``."""
+        return (torch.bmm(self._v.unsqueeze(1), weight) * self._u.unsqueeze(1)).sum(-1, keepdim=True)
+
+    def sigma(self, weight: Tensor) -> Tensor:
+        """The estimate ``v^T W u`` from the stored vectors, per seed, (S,), in the graph of ``weight``."""
+        return self._sigma(weight).reshape(-1)
+
+    def forward(self, weight: Tensor) -> Tensor:
+        if not self.training:
+            return weight / self._sigma(weight)
+        if weight._version == self._seen_version:  # no update since the last iteration: one per update
+            if not weight.requires_grad:  # e.g. the G step, where D's weights are constants
+                return weight * self._scale
+            return weight / self._sigma(weight)
+        w, u = weight.detach(), self._u.unsqueeze(-1)  # (S, out, 1)
+        for _ in range(self.n_power_iterations - 1):
+            v = F.normalize(torch.bmm(w, u), dim=1, eps=self.eps)
+            u = F.normalize(torch.bmm(w.transpose(1, 2), v), dim=1, eps=self.eps)
+        # The last iteration, written so that sigma comes out in the graph of the weight at little cost:
+        # a = W u, v = a / |a|; t = a^T W = |a| (W^T v)^T; u_new = t / |t|; sigma = v^T W u_new = |t| / |a|,
+        # whose gradient is v u_new^T (u and v held constant, as torch's spectral_norm does).
+        a = torch.bmm(w, u)  # (S, in, 1)
+        a_norm = a.norm(dim=1, keepdim=True)  # (S, 1, 1)
+        t = torch.bmm(a.transpose(1, 2), weight)  # (S, 1, out), in the graph of weight
+        t_norm = t.norm(dim=2, keepdim=True)  # (S, 1, 1)
+        scale = a_norm / t_norm  # 1 / sigma
+        # New tensors, not in-place updates: graphs built on the old vectors stay valid.
+        t_det = t.detach()
+        self._v, self._u = (a / a_norm).squeeze(-1), (t_det / t_det.norm(dim=2, keepdim=True)).squeeze(1)
+        self._scale, self._seen_version = scale.detach(), weight._version
+        return weight * scale
+
+
+class SpectralNorm:
+    """Spectral normalisation of every linear and convolutional layer of D (Miyato et al. 2018).
+
+    ``prepare`` registers the parametrisations (idempotent: a layer already normalised is left alone);
+    the weights are then normalised in every forward pass, so ``after_step`` has nothing to do.
+    """
+
+    def __init__(self, n_power_iterations: int = 1):
+        self.n_power_iterations = positive_int("n_power_iterations", n_power_iterations)
+        self.name = "spectral_norm"
+
+    def prepare(self, d: nn.Module) -> None:
+        for module in list(d.modules()):
+            if has_spectral_norm(module):
+                continue
+            if isinstance(module, SeedBatchedLinear):
+                parametrize.register_parametrization(
+                    module, "weight", BatchedSpectralNorm(module.weight.detach(), self.n_power_iterations))
+            elif isinstance(module, (nn.Linear, nn.Conv2d)):
+                nn.utils.parametrizations.spectral_norm(module, n_power_iterations=self.n_power_iterations)
+
+    def after_step(self, d: nn.Module) -> None:
+        """Nothing to do: the parametrisation normalises the weights whenever they are used."""
+
+    def __repr__(self) -> str:
+        return f"SpectralNorm(n_power_iterations={self.n_power_iterations})"
+
+
+def _sn_parametrization(module: nn.Module):
+    if not parametrize.is_parametrized(module, "weight"):
+        return None
+    for p in module.parametrizations.weight:
+        if isinstance(p, BatchedSpectralNorm) or type(p).__name__ == "_SpectralNorm":
+            return p
+    return None
+
+
+def has_spectral_norm(module: nn.Module) -> bool:
+    """Whether ``module``'s weight carries a spectral-norm parametrisation (ours or torch's)."""
+    return _sn_parametrization(module) is not None
+
+
+@torch.no_grad()
+def spectral_norm_estimate(module: nn.Module) -> Tensor:
+    """The power-iteration estimate of the largest singular value of ``module``'s raw weight.
+
+    Read from the stored vectors, without a new iteration: ``(S,)`` for a seed-batched layer, a
+    0-d tensor for a plain ``nn.Linear`` / ``nn.Conv2d`` (torch's ``u^T W v`` on the weight reshaped
+    to ``(out, -1)``).
+    """
+    p = _sn_parametrization(module)
+    if p is None:
+        raise ValueError(f"module {module.__class__.__name__} has no spectral-norm parametrisation; "
+                         "call SpectralNorm().prepare(net) first")
+    weight = module.parametrizations.weight.original
+    if isinstance(p, BatchedSpectralNorm):
+        return p.sigma(weight)
+    w = weight.flatten(1) if p.dim == 0 else weight.transpose(0, p.dim).flatten(1)
+    return torch.vdot(p._u, torch.mv(w, p._v))
+
+
+def spectral_norm_exact(module: nn.Module, normalised: bool = False) -> Tensor:
+    """The largest singular value by SVD (``torch.linalg.matrix_norm(ord=2)``) of the raw weight, or of
+    the weight the layer actually uses (``normalised=True``); ``(S,)`` for a seed-batched layer."""
+    with torch.no_grad():
+        if normalised:
+            weight = module.weight  # evaluates the parametrisation (in eval mode: no new iteration)
+        else:
+            weight = module.parametrizations.weight.original if parametrize.is_parametrized(module, "weight") \
+                else module.weight
+        mat = weight if weight.ndim == 3 else weight.flatten(1)
+        return torch.linalg.matrix_norm(mat.double(), ord=2).to(weight.dtype)
+
+
+def lipschitz_bound(net: nn.Module) -> Tensor:
+    """Product over the layers of the spectral norms (by SVD) of the weights the net uses.
+
+    For an MLP with 1-Lipschitz activations (ReLU, leaky ReLU, tanh) this bounds the norm of its input
+    gradient everywhere; ``(S,)`` for a seed-batched net. Evaluated with the net in eval mode, so the
+    stored power-iteration vectors are not moved.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        bound = None
+        for m in net.modules():
+            if isinstance(m, (SeedBatchedLinear, nn.Linear, nn.Conv2d)):
+                s = spectral_norm_exact(m, normalised=True)
+                bound = s if bound is None else bound * s
+    finally:
+        net.train(was_training)
+    if bound is None:
+        raise ValueError("net has no linear or convolutional layer")
+    return bound
+
+
+CONSTRAINTS = {"weight_clip": WeightClip, "spectral_norm": SpectralNorm}
+
+
+def get_constraint(name: str, **settings):
+    """A constraint by name with its settings, e.g. ``get_constraint("weight_clip", c=0.01)``."""
+    return CONSTRAINTS[choose("constraint", name, CONSTRAINTS)](**settings)

@@ -1,0 +1,149 @@
+import pytest
+import torch
+from torch import nn
+
+from gancompanion import constraints as C
+from gancompanion import nets
+
+
+def _d(seeds=(0, 1, 2), hidden=(16, 16), activation="relu"):
+    return nets.mlp_discriminator(2, list(hidden), list(seeds), activation=activation)
+
+
+def _update(layer):
+    """Access the weight after a (null) in-place update: one power iteration."""
+    with torch.no_grad():
+        layer.parametrizations.weight.original.add_(0.0)
+    return layer.weight
+
+
+def test_batched_sn_matches_torch_spectral_norm_per_seed():
+    d = _d()
+    C.SpectralNorm(1).prepare(d)
+    layer = d[0]
+    p = layer.parametrizations.weight[0]
+    raw = layer.parametrizations.weight.original.detach()
+    u0, v0 = p._u.clone(), p._v.clone()
+    ours_all = _update(layer)  # one power iteration for every seed, then W / sigma
+    again = layer.weight  # no update in between: the same vectors, no new iteration
+    assert torch.allclose(again, ours_all)
+    for s in range(raw.shape[0]):
+        ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
+        with torch.no_grad():
+            ref.weight.copy_(raw[s].T)
+        nn.utils.parametrizations.spectral_norm(ref, n_power_iterations=1)
+        tp = ref.parametrizations.weight[0]
+        with torch.no_grad():  # the same starting vectors: torch's u is our u, its v our v
+            tp._u.copy_(u0[s])
+            tp._v.copy_(v0[s])
+        ours = ours_all[s]
+        theirs = ref.weight.T
+        assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_estimate_converges_to_svd_per_seed():
+    d = _d(seeds=(0, 1, 2, 3))
+    C.SpectralNorm(1).prepare(d)
+    layer = d[2]
+    for _ in range(200):
+        _update(layer)
+    est = C.spectral_norm_estimate(layer)
+    raw = layer.parametrizations.weight.original.detach()
+    exact = torch.linalg.matrix_norm(raw.double(), ord=2).float()
+    svd = torch.stack([torch.linalg.svdvals(w)[0] for w in raw])
+    assert est.shape == (4,)
+    assert torch.allclose(est, exact, rtol=1e-4)
+    assert torch.allclose(exact, svd, rtol=1e-5)
+    assert torch.allclose(C.spectral_norm_exact(layer, normalised=True), torch.ones(4), atol=1e-3)
+    # one sigma per seed, never the stacked weight as one matrix
+    assert not torch.allclose(est, est[0].expand(4))
+
+
+def test_sn_gradient_within_lipschitz_bound_and_trains():
+    torch.manual_seed(0)
+    d = _d(seeds=(0, 1))
+    C.SpectralNorm(1).prepare(d)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-2)
+    for _ in range(20):  # the parametrisation works inside training
+        loss = -d(torch.randn(2, 64, 2)).mean()
+        opt.zero_grad(), loss.backward(), opt.step()
+    d.eval()
+    x = (torch.randn(2, 512, 2) * 3).requires_grad_(True)
+    (g,) = torch.autograd.grad(d(x).sum(), x)
+    norms = g.norm(dim=-1)
+    bound = C.lipschitz_bound(d)
+    assert torch.all(norms <= bound[:, None] * (1 + 1e-5))
+    assert torch.all(bound < 1.2)
+
+
+def test_prepare_is_idempotent_and_plain_modules_use_torch():
+    d = _d()
+    sn = C.SpectralNorm()
+    sn.prepare(d)
+    sn.prepare(d)
+    assert len(d[0].parametrizations.weight) == 1
+    lin = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    sn.prepare(lin)
+    assert C.has_spectral_norm(lin[0]) and C.has_spectral_norm(lin[2])
+    for _ in range(100):
+        lin[0].weight
+    assert C.spectral_norm_estimate(lin[0]).item() == pytest.approx(
+        torch.linalg.matrix_norm(lin[0].parametrizations.weight.original.detach(), ord=2).item(), rel=1e-4)
+
+
+def test_weight_clip_bounds_every_parameter():
+    d = _d()
+    with torch.no_grad():
+        for p in d.parameters():
+            p.mul_(100)
+    C.WeightClip(0.01).after_step(d)
+    assert all(p.abs().max() <= 0.01 for p in d.parameters())
+    assert any((p.abs() == 0.01).any() for p in d.parameters())
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: C.WeightClip(-0.1), "c must be"),
+    (lambda: C.SpectralNorm(0), "n_power_iterations"),
+    (lambda: C.get_constraint("max_norm"), "unknown constraint 'max_norm'"),
+])
+def test_bad_input_names_the_parameter(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_registry():
+    assert isinstance(C.get_constraint("weight_clip", c=0.1), C.WeightClip)
+    assert C.get_constraint("spectral_norm", n_power_iterations=2).n_power_iterations == 2
+    with pytest.raises(ValueError, match="spectral-norm"):
+        C.spectral_norm_estimate(nn.Linear(2, 2))
+
+
+def test_weight_clip_per_run():
+    d = _d(seeds=(0, 1, 2))
+    with torch.no_grad():
+        for p in d.parameters():
+            p.fill_(5.0)
+    C.WeightClip((0.1, 0.01, 0.001)).after_step(d)
+    for p in d.parameters():
+        assert torch.allclose(p.amax(dim=tuple(range(1, p.ndim))), torch.tensor([0.1, 0.01, 0.001]))
+    with pytest.raises(ValueError, match="first axis"):
+        C.WeightClip((0.1, 0.2)).after_step(d)
+    with pytest.raises(ValueError, match="c must be"):
+        C.WeightClip((0.1, -1.0))
+
+
+def test_one_iteration_per_update_and_graphs_stay_valid():
+    d = _d(seeds=(0, 1))
+    C.SpectralNorm(1).prepare(d)
+    layer = d[0]
+    w1 = _update(layer)
+    u1 = layer.parametrizations.weight[0]._u.clone()
+    x = torch.randn(2, 8, 2, requires_grad=True)
+    a, b = d(x).sum(), d(x * 2).sum()  # two calls before any backward (as the gradient penalty makes)
+    assert torch.equal(layer.parametrizations.weight[0]._u, u1)  # no iteration without an update
+    (a + b).backward()
+    d.requires_grad_(False)  # the generator's step: D's weights are constants
+    assert torch.allclose(layer.weight, w1)
+    d.requires_grad_(True)
+    _update(layer)
+    assert not torch.equal(layer.parametrizations.weight[0]._u, u1)  # an update: one new iteration

@@ -1,0 +1,123 @@
+"""Ctrl-C during ``gancompanion run``: one line saying what was kept, and never a mix of two runs.
+
+A fake chapter (see test_runner) writes its claim records and a checkpoint, then waits; the test
+interrupts it the way a terminal does (SIGINT to the whole process group) and checks that the
+ledger, the executed notebook and the checkpoint are each the old complete version or the new one.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from test_runner import ledger, make_project
+
+from gancompanion import runner
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
+        monkeypatch.delenv(var, raising=False)
+    return make_project(tmp_path, ("01_test", "02_second"))
+
+
+def snapshot(root):
+    executed = root / "_build" / "executed" / "smoke"
+    checkpoint = root / "_build" / "checkpoints" / "smoke-0.json"
+    return {"ledger": ledger(root),
+            "notebooks": {p.name: p.read_text() for p in sorted(executed.glob("[0-9]*.ipynb"))
+                          if not p.name.endswith(".failed.ipynb")},
+            "checkpoint": json.loads(checkpoint.read_text())}
+
+
+def interrupt(root, *args, wait_for="waiting"):
+    """Start ``gancompanion run`` in its own session, Ctrl-C it once the chapter waits, return (rc, stderr)."""
+    marker = root / "_build" / wait_for
+    marker.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANCOMPANION_")}
+    proc = subprocess.Popen([sys.executable, "-m", "gancompanion", "run", "--quiet", "--device", "cpu", *args],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the chapter never reached its waiting cell"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_an_interrupt_stops_with_one_line_and_keeps_complete_outputs(project):
+    good = runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project,
+                          progress=False)
+    assert [o.status for o in good] == ["ran", "ran"]
+    before = snapshot(project)
+
+    rc, out, err = interrupt(project, "-p", "gen", "2", "-p", "wait", "True")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 130 and len(lines) == 1, err
+    assert lines[0].startswith("gancompanion: interrupted in 01_test") and "Traceback" not in err
+    assert "01_test.failed.ipynb" in lines[0] and "again to resume" in lines[0]
+
+    after = snapshot(project)
+    assert after["ledger"] == before["ledger"]  # generation 2 had written its records: none was committed
+    assert after["notebooks"] == before["notebooks"]
+    assert after["checkpoint"]["gen"] in (1, 2) and after["checkpoint"]["weights"] == list(range(1000))
+    assert not list((project / "_build").rglob(".*.running.ipynb"))
+
+    failed = json.loads((project / "_build" / "executed" / "smoke" / "01_test.failed.ipynb").read_text())
+    code = [c for c in failed["cells"] if c["cell_type"] == "code"]
+    status = [c["metadata"]["papermill"]["status"] for c in code]
+    # parameters, papermill's injected parameters, the chapter's work, the waiting cell, the last cell
+    assert status == ["completed", "completed", "completed", "failed", "pending"], status
+    assert code[-1]["outputs"] == [] and code[-1]["execution_count"] is None
+    assert any(o.get("ename") == "KeyboardInterrupt" for o in code[3]["outputs"])
+
+    # resuming: the same command finishes, and commits generation 2 as a whole
+    resumed = runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 2}, project,
+                             progress=False)
+    assert [o.status for o in resumed] == ["ran", "ran"]
+    assert {r["gen"] for r in ledger(project).values()} == {2}
+    assert not (project / "_build" / "executed" / "smoke" / "01_test.failed.ipynb").exists()
+
+
+def test_an_interrupt_with_several_jobs_stops_every_chapter(project):
+    runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
+    before = snapshot(project)
+    rc, out, err = interrupt(project, "--jobs", "2", "-p", "gen", "2", "-p", "wait", "True")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 130 and len(lines) == 1 and lines[0].startswith("gancompanion: interrupted"), err
+    after = snapshot(project)
+    assert after["ledger"] == before["ledger"] and after["notebooks"] == before["notebooks"]
+
+
+def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):
+    """Ctrl-C between the moves of a commit takes effect after the last one: all new, never a mix."""
+    nb = runner.chapters(project)[:1]
+    runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
+    calls = []
+
+    def ctrl_c(stage):
+        calls.append(stage)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(runner, "_commit_hook", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project, progress=False)
+    assert calls == ["record", "record", "notebook"]  # the commit went to its end
+    got = ledger(project)
+    assert {r["gen"] for r in got.values()} == {2}
+    executed = json.loads((project / "_build" / "executed" / "smoke" / "01_test.ipynb").read_text())
+    assert "generation 2" in json.dumps(executed["cells"])
+    monkeypatch.setattr(runner, "_commit_hook", lambda stage: None)
+    assert runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project,
+                          progress=False)[0].status == "skipped"

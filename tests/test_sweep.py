@@ -1,0 +1,229 @@
+"""Sweeps over seeds and parameters, on the local pool and on a Dask LocalCluster started here.
+
+Most tests use a tiny fake chapter in a temporary project (its kernel imports nothing of the library, so
+a run takes a second or two); the slow test sweeps the real Chapter 4 at smoke over two seeds.
+"""
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from gancompanion import cli, runner, sweep
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = REPO / "gancompanion" / "files.py"
+
+CHAPTER = '''\
+---
+jupytext:
+  text_representation: {{extension: .md, format_name: myst}}
+kernelspec: {{display_name: Python 3, language: python, name: python3}}
+---
+# A test chapter
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+scale = "smoke"
+device = "auto"
+seed = 0
+noise = 0.5
+fail = False
+die_once = ""
+```
+
+```{{code-cell}} ipython3
+import importlib.util, json, os, pathlib, signal, time
+
+spec = importlib.util.spec_from_file_location("files", {files!r})
+files = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(files)
+if die_once and not os.path.exists(die_once):  # the process that runs this notebook dies, once
+    pathlib.Path(die_once).write_text(str(os.getppid()))
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(60)
+line = f"CLAIM test.a: PASS noise {{noise}} seed {{seed}}"
+print(line)
+files.atomic_write_text(pathlib.Path(os.environ["GANCOMPANION_CLAIMS"]) / scale / f"seed{{seed}}" / "test.a.json",
+                        json.dumps({{"id": "test.a", "status": "PASS", "evidence": f"noise {{noise}}", "line": line,
+                                    "scale": scale, "seed": seed, "details": {{"flag": True, "spread": noise * 2,
+                                    "seed": seed}}}}))
+```
+
+```{{code-cell}} ipython3
+if fail:
+    raise RuntimeError("asked to fail")
+```
+'''
+
+
+def make_project(root: Path, names=("01_test",)) -> Path:
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (root / "notebooks").mkdir()
+    for name in names:
+        (root / "notebooks" / f"{name}.md").write_text(CHAPTER.format(files=str(FILES)))
+    return root
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runner, "library_fingerprint", lambda: "fixed")  # the skip key, whatever else is edited
+    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
+        monkeypatch.delenv(var, raising=False)
+    return make_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A LocalCluster of two single-threaded worker processes; a worker's death fails its task at once."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                      silence_logs=40) as cluster:
+            yield cluster
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_grid_gives_each_chapter_the_parameters_it_has(tmp_path):
+    root = make_project(tmp_path, ("01_test",))
+    (root / "notebooks" / "02_plain.md").write_text(CHAPTER.format(files=str(FILES)).replace("noise = 0.5\n", ""))
+    runs = sweep.grid(runner.chapters(root), scale="smoke", device="cpu", seeds=[0, 1],
+                      values={"noise": [0.1, 0.25]})
+    assert [(r.chapter, r.name) for r in runs] == [
+        ("01_test", "seed0,noise=0.1"), ("01_test", "seed0,noise=0.25"), ("01_test", "seed1,noise=0.1"),
+        ("01_test", "seed1,noise=0.25"), ("02_plain", "seed0"), ("02_plain", "seed1")]
+    assert runs[0].path(root) == root / "_build/sweeps/runs/smoke/cpu/01_test/seed0,noise=0.1.ipynb"
+    assert runs[0].params == {"scale": "smoke", "device": "cpu", "seed": 0, "noise": 0.1}
+
+
+@pytest.mark.parametrize("text, values", [("0.1,0.25", [0.1, 0.25]), ("adam, sgd", ["adam", "sgd"]),
+                                          ("[1, 2],[3]", [[1, 2], [3]]), ("0.1,0.1,2", [0.1, 2]), ("7", [7])])
+def test_value_lists_parse_as_literals(text, values):
+    assert sweep.parse_values("x", text) == values
+
+
+def test_seeds_parse_as_lists_and_ranges():
+    assert sweep.parse_seeds("0,1") == [0, 1] and sweep.parse_seeds("2-4,0,3") == [2, 3, 4, 0]
+    for bad in ("", "a", "1,,2", "-1", "3-1"):
+        with pytest.raises(ValueError, match="--seeds"):
+            sweep.parse_seeds(bad)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["-p", "steps", "1,2"], "unknown parameter 'steps' for notebook '01_test'; its parameters are: "
+                             "device, die_once, fail, noise, scale, seed"),
+    (["-p", "noise", ""], "parameter 'noise': the value list is empty"),
+    (["-p", "noise", "0.1,,0.2"], "parameter 'noise': empty value in the list '0.1,,0.2'"),
+    (["-p", "seed", "1,2"], "parameter 'seed' is not swept with -p: use --seeds"),
+    (["--seeds", "0,x"], "--seeds must be a comma-separated list"),
+    (["--cluster", "localhost:8786"], "--cluster must look like dask://HOST:PORT"),
+    (["--cluster", "dask://host:99999"], "--cluster must look like dask://HOST:PORT"),
+    (["--table", "out.xlsx"], "unknown table format '.xlsx'"),
+])
+def test_bad_input_stops_at_once_naming_it(project, capsys, argv, match):
+    start = time.perf_counter()
+    assert cli.main(["sweep", "01", "--quiet", *argv]) == 2
+    assert match in capsys.readouterr().err
+    assert time.perf_counter() - start < 5 and not (project / "_build").exists()
+
+
+def test_an_unreachable_scheduler_is_named(project, capsys):
+    pytest.importorskip("distributed")
+    address = f"dask://127.0.0.1:{free_port()}"
+    start = time.perf_counter()
+    assert cli.main(["sweep", "01", "--quiet", "--cluster", address, "--connect-timeout", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach a Dask scheduler at {address}" in err, err
+    assert time.perf_counter() - start < 15 and not (project / "_build").exists()
+
+
+def test_a_local_sweep_writes_a_table_keeps_failures_and_skips_what_is_done(project, capsys):
+    argv = ["sweep", "01", "--seeds", "0,1", "-p", "fail", "False,True", "--device", "cpu", "--jobs", "2", "--quiet"]
+    assert cli.main(argv) == 1  # two of the four runs fail; the others are kept
+    out = capsys.readouterr().out
+    assert "2 ran, 0 skipped, 2 failed" in out and "asked to fail" in out
+    folder = project / "_build" / "sweeps" / "runs" / "smoke" / "cpu" / "01_test"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "seed0,fail=False.ipynb", "seed0,fail=True.failed.ipynb",
+        "seed1,fail=False.ipynb", "seed1,fail=True.failed.ipynb"]
+    meta = json.loads((folder / "seed1,fail=False.ipynb").read_text())["metadata"]["gancompanion"]
+    assert meta["sweep"]["records"][0]["line"] == "CLAIM test.a: PASS noise 0.5 seed 1"
+    assert meta["parameters"]["seed"] == 1 and meta["parameters"]["fail"] is False  # what runner.execute wrote
+
+    df = sweep.load_table(project / "_build" / "sweeps" / "01-smoke.csv")
+    assert list(df.columns[:5]) == ["chapter", "scale", "device", "seed", "fail"]
+    ok = df[df.run_status == "ran"]
+    assert sorted(ok.seed) == [0, 1] and set(ok.claim) == {"test.a"} and set(ok.status) == {"PASS"}
+    assert set(ok.key) == {"spread"} and set(ok.value) == {1.0}  # the first number of the record's details
+    bad = df[df.run_status == "failed"]
+    assert len(bad) == 2 and bad.claim.isna().all() and bad.error.str.contains("asked to fail").all()
+
+    assert cli.main(argv) == 1  # again: the two good runs are skipped, the failed ones run again
+    assert "0 ran, 2 skipped, 2 failed" in capsys.readouterr().out
+    summary = sweep.markdown(sweep.load_table(project / "_build" / "sweeps" / "01-smoke.csv"), "01-smoke")
+    assert "| 01_test | False | `test.a` | 2 | 2 | 0 | 0 | `spread` 1 [1, 1] |" in summary
+    assert "`seed0,fail=True`: RuntimeError: asked to fail" in summary
+
+
+def test_a_worker_killed_mid_run_fails_that_run_only(project, dask_cluster, tmp_path):
+    from distributed import Client
+
+    marker = tmp_path / "died"
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1, 2],
+                      values={"die_once": ["", str(marker)]})
+    runs = [r for r in runs if r.params["seed"] == 1 or not r.params["die_once"]]  # one run kills its worker
+    with Client(dask_cluster) as client:
+        results = sweep.run_sweep(runs, project, executor=sweep.dask_executor(client, runs), progress=False)
+    by_seed = {(r.run.params["seed"], bool(r.run.params["die_once"])): r for r in results}
+    dead = by_seed[(1, True)]
+    assert marker.exists() and dead.status == "failed", dead.error
+    assert "KilledWorker" in dead.error and "died" in dead.error
+    assert dead.output.name.endswith(".failed.ipynb") and dead.output.exists()
+    for (seed, dies), r in by_seed.items():
+        if not dies:
+            assert r.status == "ran", r.error
+            lines = [rec["line"] for rec in r.records]
+            assert lines == [f"CLAIM test.a: PASS noise 0.5 seed {seed}"]
+            assert lines[0] in r.output.read_text()
+    df = sweep.table(results, project)
+    assert sorted(df.run_status) == ["failed", "ran", "ran", "ran"]
+
+
+def claim_lines(results):
+    return {(r.run.chapter, r.run.name, rec["id"]): rec["line"] for r in results for rec in r.records}
+
+
+@pytest.mark.slow
+def test_chapter_4_on_dask_gives_the_local_pool_s_claim_lines(dask_cluster, tmp_path, monkeypatch):
+    """Chapter 4 at smoke over two seeds, twice (local pool of 2, LocalCluster of 2 workers); prints both times."""
+    from distributed import Client
+
+    monkeypatch.chdir(tmp_path)
+    runs = sweep.grid([runner.find_chapter(REPO, "04")], scale="smoke", device="cpu", seeds=[0, 1])
+    start = time.perf_counter()
+    local = sweep.run_sweep(runs, tmp_path / "local", jobs=2, progress=False)
+    t_local = time.perf_counter() - start
+    start = time.perf_counter()
+    with Client(dask_cluster) as client:
+        remote = sweep.run_sweep(runs, tmp_path / "dask", executor=sweep.dask_executor(client, runs), threads=1,
+                                 progress=False)
+    t_dask = time.perf_counter() - start
+    assert [r.status for r in local + remote] == ["ran"] * 4, [r.error for r in local + remote]
+    assert claim_lines(local) == claim_lines(remote) and len(claim_lines(local)) >= 2 * 6
+    overhead = [r.queued_s + r.return_s for r in remote]
+    print(f"\nchapter 4, smoke, seeds 0,1: local pool {t_local:.1f} s, LocalCluster {t_dask:.1f} s; "
+          f"per run on Dask: task {[round(r.run_s, 1) for r in remote]} s, submission->start + end->on disk "
+          f"{[round(o, 2) for o in overhead]} s")
+    assert all(os.path.exists(r.output) for r in local + remote)
