@@ -96,8 +96,10 @@ def run_toy(variant: str, cfg, dist, seeds, device, progress: bool = True) -> di
     g, d, parts = build(variant, cfg, seeds, dist.dim)
     g, d = g.to(device), d.to(device)
     streams = ToyStreams(dist, seeds, cfg.batch_size, cfg.latent_dim, device=device)
-    tc = train.TrainConfig(steps=cfg.steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=tuple(cfg.betas), log_every=cfg.log_every)
-    res = train.train(g, d, streams, tc, hooks=[train.samples_hook(cfg.n_eval, cfg.eval_every)],
+    tc = train.TrainConfig(steps=cfg.steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=tuple(cfg.betas),
+                           log_every=min(cfg.log_every, cfg.steps))
+    every = max(1, min(cfg.eval_every, cfg.steps // 4))  # at least two snapshots in the second half
+    res = train.train(g, d, streams, tc, hooks=[train.samples_hook(cfg.n_eval, every)],
                       progress=progress, desc=variant, compile=False, **parts)
     snaps = res.records["samples"]
     steps = sorted(snaps)
@@ -117,7 +119,8 @@ def run_digits(variant: str, cfg, x_train: torch.Tensor, seeds, device, progress
     g, d, parts = build(variant, cfg, seeds, dist.dim, output="tanh")
     g, d = g.to(device), d.to(device)
     streams = ToyStreams(dist, seeds, cfg.batch_size, cfg.latent_dim, device=device)
-    tc = train.TrainConfig(steps=cfg.steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=tuple(cfg.betas), log_every=cfg.log_every)
+    tc = train.TrainConfig(steps=cfg.steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=tuple(cfg.betas),
+                           log_every=min(cfg.log_every, cfg.steps))
     res = train.train(g, d, streams, tc, progress=progress, desc=variant, compile=False, **parts)
     g.eval()
     with torch.no_grad():

@@ -78,10 +78,9 @@ class BatchedSpectralNorm(nn.Module):
     and ``v (S, in)`` persist between calls (Miyato et al. 2018, Algorithm 1). In training mode every
     access runs ``n_power_iterations`` iterations first, ``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``;
     in eval mode the stored vectors are used as they are. As in torch's ``spectral_norm``, the
-    gradient treats u and v as constants. One iteration per *update*: further accesses before the
-    weight changes again (its in-place version counter, bumped by every optimiser step) reuse the
-    vectors, so scoring real, generated and interpolated batches, then the generator's step, cost one
-    iteration in all.
+    gradient treats u and v as constants. As torch's ``spectral_norm`` (which plain layers get), every
+    forward pass in training mode makes an iteration: with one D step per G step, that is one in D's
+    update and one in G's.
     """
 
     def __init__(self, weight: Tensor, n_power_iterations: int = 1, eps: float = 1e-12):
@@ -99,7 +98,6 @@ class BatchedSpectralNorm(nn.Module):
             u = F.normalize((v.unsqueeze(1) @ w).squeeze(1), dim=-1, eps=eps)
         self.register_buffer("_u", u)
         self.register_buffer("_v", v)
-        self._seen_version, self._scale = None, None  # the weight's version at the last iteration, and 1/sigma
 
     def _sigma(self, weight: Tensor) -> Tensor:
         """``v^T W u`` from the stored vectors, (S, 1, 1), in the graph of ``weight``."""
@@ -111,10 +109,6 @@ class BatchedSpectralNorm(nn.Module):
 
     def forward(self, weight: Tensor) -> Tensor:
         if not self.training:
-            return weight / self._sigma(weight)
-        if weight._version == self._seen_version:  # no update since the last iteration: one per update
-            if not weight.requires_grad:  # e.g. the G step, where D's weights are constants
-                return weight * self._scale
             return weight / self._sigma(weight)
         w, u = weight.detach(), self._u.unsqueeze(-1)  # (S, out, 1)
         for _ in range(self.n_power_iterations - 1):
@@ -131,7 +125,6 @@ class BatchedSpectralNorm(nn.Module):
         # New tensors, not in-place updates: graphs built on the old vectors stay valid.
         t_det = t.detach()
         self._v, self._u = (a / a_norm).squeeze(-1), (t_det / t_det.norm(dim=2, keepdim=True)).squeeze(1)
-        self._scale, self._seen_version = scale.detach(), weight._version
         return weight * scale
 
 

@@ -358,6 +358,7 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
         failed.unlink(missing_ok=True)  # an older failure is not the state of these outputs
         return Outcome(notebook.stem, "skipped", 0.0, target)
 
+    _remove_leftovers(root)
     tag = f"{notebook.stem}.{params['scale']}.seed{seed}.{os.getpid()}"
     staging = results_root(root) / ".staging" / tag
     shutil.rmtree(staging, ignore_errors=True)
@@ -416,6 +417,26 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
     nbformat.write(done, tmp)
     commit(root, notebook, staging, tmp, target, records)
     return Outcome(notebook.stem, "ran", seconds, target, interrupted=guard.first is not None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Staging folders and partial notebooks of runs whose process is gone (killed, not interrupted)."""
+    staged = list((results_root(root) / ".staging").glob("*.*"))
+    running = list((root / "_build" / "executed").rglob(".*.running.ipynb"))
+    for path in staged + running:
+        pid = path.name.split(".")[-1] if path in staged else path.name.split(".")[-3]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def _interrupted(outcomes: list[Outcome]) -> Interrupted:

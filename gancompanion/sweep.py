@@ -193,8 +193,13 @@ def execute_run(task: dict) -> dict:
                 nb.write_text(task["source"])
                 (root / "_build").mkdir()
                 (root / "_build" / "cache").symlink_to(_cache_dir(), target_is_directory=True)
-                outcome = runner.execute(nb, task["params"], root, force=True, progress=False,
-                                         threads=task.get("threads"))
+                trim = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # Dask sets it for its workers' memory;
+                try:  # the kernel keeps glibc's default, as in a local run (the setting slowed chapter 4 down)
+                    outcome = runner.execute(nb, task["params"], root, force=True, progress=False,
+                                             threads=task.get("threads"))
+                finally:
+                    if trim is not None:
+                        os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
                 out.update(status=outcome.status, error=outcome.error)
                 if outcome.output.exists():
                     out["notebook"] = outcome.output.read_bytes()

@@ -62,7 +62,8 @@ def test_install_cell_installs_from_the_repository_and_keeps_colabs_torch(monkey
 
     url, branch = mirrors.repository(ROOT)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gancompanion" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gancompanion" else real(name, *a))
     monkeypatch.delenv("GANCOMPANION_REF", raising=False)
     monkeypatch.delenv("GITHUB_SHA", raising=False)
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
@@ -131,7 +132,8 @@ def test_box_says_scale_seed_device_versions_and_the_other_scales(tmp_path):
     for text in ("scale `smoke` with seed 0 on `cpu`", "in 41 s", "torch 9.9.9", "`book` 5.2 min (seed 2, cpu)",
                  "`paper` not measured yet", f"gancompanion {pagebox.__version__}",
                  f"gancompanion run {FASTEST} --scale paper", "papermill https://raw.githubusercontent.com/",
-                 "-p scale paper", "Open in Colab", "Binder", f"{{download}}`Executed notebook <downloads/{named.name}>`"):
+                 "-p scale paper", "Open in Colab", "Binder",
+                 f"{{download}}`Executed notebook <downloads/{named.name}>`"):
         assert text in first, text
     pagebox.decorate(tmp_path, chapter, staged)  # a second call does not box the page twice
     assert json.loads(staged.read_text())["cells"][0]["source"].count("Run this page") == 1

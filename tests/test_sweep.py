@@ -86,7 +86,7 @@ def dask_cluster():
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                      silence_logs=40) as cluster:
+                                      silence_logs=50) as cluster:  # CRITICAL: the kill is expected
             yield cluster
 
 
@@ -167,6 +167,7 @@ def test_a_local_sweep_writes_a_table_keeps_failures_and_skips_what_is_done(proj
     ok = df[df.run_status == "ran"]
     assert sorted(ok.seed) == [0, 1] and set(ok.claim) == {"test.a"} and set(ok.status) == {"PASS"}
     assert set(ok.key) == {"spread"} and set(ok.value) == {1.0}  # the first number of the record's details
+    assert set(ok.ran_device) == {"cpu"} and set(ok.notebook.str.endswith(",fail=False.ipynb")) == {True}
     bad = df[df.run_status == "failed"]
     assert len(bad) == 2 and bad.claim.isna().all() and bad.error.str.contains("asked to fail").all()
 
@@ -181,7 +182,7 @@ def test_a_worker_killed_mid_run_fails_that_run_only(project, dask_cluster, tmp_
     from distributed import Client
 
     marker = tmp_path / "died"
-    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1, 2],
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1],
                       values={"die_once": ["", str(marker)]})
     runs = [r for r in runs if r.params["seed"] == 1 or not r.params["die_once"]]  # one run kills its worker
     with Client(dask_cluster) as client:
@@ -198,7 +199,7 @@ def test_a_worker_killed_mid_run_fails_that_run_only(project, dask_cluster, tmp_
             assert lines == [f"CLAIM test.a: PASS noise 0.5 seed {seed}"]
             assert lines[0] in r.output.read_text()
     df = sweep.table(results, project)
-    assert sorted(df.run_status) == ["failed", "ran", "ran", "ran"]
+    assert sorted(df.run_status) == ["failed", "ran", "ran"]
 
 
 def claim_lines(results):
