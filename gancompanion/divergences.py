@@ -382,7 +382,7 @@ def parallel_lines(theta) -> dict[str, np.ndarray]:
     """Closed forms of Arjovsky et al.'s (2017) Example 1 as functions of ``theta``.
 
     P_0 is the law of (0, Z) and P_theta that of (theta, Z), Z ~ U[0, 1]: two parallel segments
-    whose supports are disjoint unless theta = 0. Then W = |theta|; JS = log 2, KL (either
+    whose supports are disjoint unless theta = 0. Then ``W = |theta|``; JS = log 2, KL (either
     direction) = +inf and TV = 1 for theta != 0, all 0 at theta = 0 (their eqs. in sec. 2).
 
     Returns:

@@ -3,11 +3,11 @@
 The discriminator's score is an *energy*, the reconstruction error ``D(x) = ||Dec(Enc(x)) - x||``
 (their sec. 2.3): low on data, high elsewhere. The losses (their eq. 1-2), with margin ``m > 0``:
 
-    D: minimise  E D(x) + E max(0, m - D(G(z)))        G: minimise  E D(G(z))
+    ``D: minimise  E D(x) + E max(0, m - D(G(z)))``        ``G: minimise  E D(G(z))``
 
 and the *pulling-away term* (their eq. 5) on the encoder's embeddings ``S`` of a generated batch,
 
-    PT(S) = 1 / (N (N - 1)) sum_{i != j} (S_i^T S_j / (|S_i| |S_j|))^2,
+    ``PT(S) = 1 / (N (N - 1)) sum_{i != j} (S_i^T S_j / (|S_i| |S_j|))^2``,
 
 added to G's loss to keep the samples' embeddings apart (against mode collapse). Importing this
 module registers the objective ``"ebgan"`` with ``objectives.register``.
@@ -75,7 +75,7 @@ def ebgan_objective(margin: float = 1.0) -> objectives.Objective:
 
 
 def pulling_away(embedding: Tensor, eps: float = 1e-12) -> Tensor:
-    """PT of embeddings (*runs, N, E): the mean squared cosine similarity over pairs i != j, (*runs,)."""
+    """PT of embeddings ``(*runs, N, E)``: the mean squared cosine similarity over pairs i != j, ``(*runs,)``."""
     n = embedding.shape[-2]
     if n < 2:
         raise ValueError(f"the pulling-away term needs at least 2 samples per batch, got {n}")

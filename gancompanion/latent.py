@@ -2,7 +2,7 @@
 
 - ``LatentOptimisation`` (LOGAN, Wu et al. 2019): a latent step before G's forward pass. Each latent
   takes one step up the discriminator's score (down the generator loss), by plain gradient ascent,
-  dz = alpha g, or by the damped natural gradient, dz = alpha g / (beta + |g|^2), with
+  dz = alpha g, or by the damped natural gradient, dz = alpha g / (beta + ``|g|^2``), with
   g = -dL_G/dz per sample; G is then trained on G(z + dz).
 - ``TopK`` (Sinha et al. 2020): a selection before G's loss that keeps the k samples the
   discriminator scores as most realistic, with k = max(gamma^epoch, nu) B annealed from the whole batch
@@ -32,7 +32,7 @@ class LatentOptimisation:
     Attributes:
         alpha: step size (> 0).
         beta: damping of the natural-gradient step (> 0); unused by ``"gd"``.
-        method: ``"gd"`` (dz = alpha g) or ``"natural"`` (dz = alpha g / (beta + |g|^2)).
+        method: ``"gd"`` (dz = alpha g) or ``"natural"`` (dz = alpha g / (beta + ``|g|^2``)).
         clip: clamp z' to [-clip, clip] entry-wise (``None``: no clamp).
         through_step: also differentiate G's loss through dz (second-order terms, the source of the
             symplectic-gradient-adjustment reading); ``False`` treats dz as a constant.
@@ -79,7 +79,7 @@ def top_k_fraction(epoch: int, gamma: float = 0.99, nu: float = 0.5) -> float:
 
 
 def top_k_indices(scores: Tensor, k: int, largest: bool = True) -> Tensor:
-    """Indices (*runs, k) of the ``k`` highest (``largest``) or lowest scores along the last axis."""
+    """Indices ``(*runs, k)`` of the ``k`` highest (``largest``) or lowest scores along the last axis."""
     k = positive_int("k", k)
     if k > scores.shape[-1]:
         raise ValueError(f"k must be at most the batch size {scores.shape[-1]}, got {k}")
@@ -114,6 +114,6 @@ class TopK:
         return max(1, min(batch, int(round(frac * batch))))
 
     def __call__(self, fake_out, step: int = 0, total: int = 1) -> Tensor:
-        """Indices (*runs, k) of the kept samples; ``fake_out`` is a DOutput or a (*runs, B) score tensor."""
+        """Indices ``(*runs, k)`` of the kept samples; ``fake_out`` is a DOutput or a ``(*runs, B)`` score tensor."""
         scores = getattr(fake_out, "score", fake_out)
         return top_k_indices(scores.detach(), self.k(step, scores.shape[-1]), self.largest)

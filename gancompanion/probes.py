@@ -150,7 +150,7 @@ def growth(values: pd.Series, tail: float = 0.1) -> float:
 
 
 def input_gradient_norm(d: torch.nn.Module, x: torch.Tensor) -> float:
-    """Mean over the points ``x`` of |grad_x D(x)|, with D = sigmoid(logit): how flat D is there."""
+    """Mean over the points ``x`` of ``|grad_x D(x)|``, with D = sigmoid(logit): how flat D is there."""
     x = x.detach().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(torch.sigmoid(d(x)).sum(), x)
     return grad.norm(dim=-1).mean().item()

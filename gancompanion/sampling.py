@@ -92,10 +92,10 @@ def drs_score(logits: Tensor, d_max: Tensor, eps: float = 1e-6, gamma: Tensor | 
     """F(x) = D(x) - D_M - log(1 - exp(D(x) - D_M - eps)) - gamma; accept x with probability sigmoid(F).
 
     Args:
-        logits: (*runs, B) discriminator logits D(x).
-        d_max: (*runs,) the largest logit seen so far, D_M.
+        logits: ``(*runs, B)`` discriminator logits D(x).
+        d_max: ``(*runs,)`` the largest logit seen so far, D_M.
         eps: keeps the logarithm finite at D(x) = D_M.
-        gamma: (*runs,) or a float: shifts the acceptance rate (gamma = 0 with an optimal D accepts
+        gamma: ``(*runs,)`` or a float: shifts the acceptance rate (gamma = 0 with an optimal D accepts
             with probability exp(D(x) - D_M), i.e. exact rejection sampling of p_data).
     """
     delta = logits - d_max.unsqueeze(-1) if torch.is_tensor(d_max) else logits - d_max
@@ -229,14 +229,14 @@ def langevin(z: Tensor, energy: Callable[[Tensor], Tensor], step_size: float, st
 
 def ddls(g, d, z: Tensor, *, step_size: float = 0.01, steps: int = 50,
          generator: torch.Generator | None = None) -> Sampled:
-    """Discriminator driven latent sampling (Che et al. 2020): Langevin on E(z) = |z|^2/2 - d(G(z)).
+    """Discriminator driven latent sampling (Che et al. 2020): Langevin on E(z) = ``|z|^2/2`` - d(G(z)).
 
     The GAN read as an energy-based model, p_t(x) ~ p_g(x) e^{d(x)}, is sampled in latent space,
     where p_t(z) ~ p0(z) e^{d(G(z))} with p0 = N(0, I) and d the discriminator's logit. Che et al.'s
     step size and number of steps are not stated in what we could read: the defaults are ours.
 
     Args:
-        z: (*runs, n, latent_dim) starting latents (draws from p0).
+        z: ``(*runs, n, latent_dim)`` starting latents (draws from p0).
     """
     step_size, steps = positive("step_size", step_size), positive_int("steps", steps)
     t0 = time.perf_counter()
@@ -278,7 +278,7 @@ def dgflow(g, d, z: Tensor, *, eta: float = 0.1, gamma: float = 0.01, steps: int
     gamma 0.01, 25 steps, and, like their code, no latent-prior term).
 
     Args:
-        z: (*runs, n, latent_dim) starting latents.
+        z: ``(*runs, n, latent_dim)`` starting latents.
         divergence: ``"KL"`` (s = 1), ``"logD"`` (s = sigmoid(-d)) or ``"JS"`` (s = sigmoid(d)).
     """
     eta, gamma = positive("eta", eta), nonnegative("gamma", gamma)

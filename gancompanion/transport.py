@@ -87,7 +87,7 @@ def earth_movers(p, q, x_p, x_q=None, distances=None, rtol: float = 1e-9) -> Pla
 
 
 def wasserstein_1d(x_p, p, x_q, q) -> float:
-    """The 1-D closed form: W1 = integral |F_p(t) - F_q(t)| dt of the two CDFs (masses normalised)."""
+    """The 1-D closed form: ``W1 = integral |F_p(t) - F_q(t)| dt`` of the two CDFs (masses normalised)."""
     x_p, x_q = np.asarray(x_p, float).ravel(), np.asarray(x_q, float).ravel()
     p, q = _masses("p", p), _masses("q", q)
     p, q = p / p.sum(), q / q.sum()
