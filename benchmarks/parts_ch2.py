@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+import timing  # noqa: E402
 
 from gancompanion import constraints, data, nets, regularizers, settings, streams, train  # noqa: E402
 from gancompanion.parts import Recipe  # noqa: E402
@@ -68,32 +69,19 @@ def main(argv=None) -> int:
     cfg = settings("ch2.objectives", args.scale)
     seeds = list(range(cfg.seeds))
     fns = {k: step_timer(cfg, seeds, r, args.block) for k, r in recipes(cfg).items()}
-    for fn in fns.values():  # warm-up
-        fn()
+    seconds, ratios = timing.interleaved(fns, args.rounds)
     names = list(fns)
-    seconds = {k: [] for k in names}
-    ratios = {k: [] for k in names}
-    for r in range(args.rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        times = {k: fns[k]() for k in order}
-        for k in names:
-            seconds[k].append(times[k])
-            ratios[k].append(times[k] / times["plain"])
     result = {"scale": args.scale, "seeds": len(seeds), "hidden": cfg.hidden, "depth": cfg.depth,
               "batch_size": cfg.batch_size, "threads": args.threads, "rounds": args.rounds, "torch": torch.__version__,
               "steps": {k: {"ms_per_step": 1e3 * statistics.median(seconds[k]),
-                            "time_vs_plain": {"median": statistics.median(ratios[k]), "min": min(ratios[k]),
-                                              "max": max(ratios[k])},
+                            "time_vs_plain": timing.summary(ratios[k]),
                             "target": TARGETS.get(k)} for k in names}}
     print(f"{'subject':>16} {'ms/step':>8} {'x plain (median, range)':>26} {'target':>8}")
     for k, v in result["steps"].items():
         t = v["time_vs_plain"]
         target = "" if v["target"] is None else f"<= {v['target']:.2f}" + (" ok" if t["median"] <= v["target"] else " MISSED")
         print(f"{k:>16} {v['ms_per_step']:8.2f} {t['median']:12.2f} [{t['min']:.2f}, {t['max']:.2f}] {target:>12}")
-    if args.out is not None:
-        from gancompanion.files import atomic_write_text
-
-        atomic_write_text(args.out, json.dumps(result, indent=1))
+    timing.write(result, args.out)
     return 0
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+import timing  # noqa: E402
 
 from gancompanion import ablation, data, settings, streams, train  # noqa: E402
 
@@ -60,31 +61,18 @@ def main(argv=None) -> int:
     cfg = settings("ch5.toy", args.scale)
     seeds = list(range(cfg.seeds))
     fns = {k: step_timer(cfg, seeds, v, args.block) for k, v in SUBJECTS.items()}
-    for fn in fns.values():  # warm-up
-        fn()
+    seconds, ratios = timing.interleaved(fns, args.rounds)
     names = list(fns)
-    seconds = {k: [] for k in names}
-    ratios = {k: [] for k in names}
-    for r in range(args.rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        times = {k: fns[k]() for k in order}
-        for k in names:
-            seconds[k].append(times[k])
-            ratios[k].append(times[k] / times["plain"])
     result = {"scale": args.scale, "seeds": len(seeds), "batch_size": cfg.batch_size, "kernels": cfg.kernels,
               "kernel_dim": cfg.kernel_dim, "vbn_ref": cfg.vbn_ref, "threads": args.threads, "rounds": args.rounds,
               "torch": torch.__version__,
               "steps": {k: {"ms_per_step": 1e3 * statistics.median(seconds[k]),
-                            "time_vs_plain": {"median": statistics.median(ratios[k]), "min": min(ratios[k]),
-                                              "max": max(ratios[k])}} for k in names}}
+                            "time_vs_plain": timing.summary(ratios[k])} for k in names}}
     print(f"{'subject':>26} {'ms/step':>8} {'x plain (median, range)':>26}")
     for k, v in result["steps"].items():
         t = v["time_vs_plain"]
         print(f"{k:>26} {v['ms_per_step']:8.2f} {t['median']:12.2f} [{t['min']:.2f}, {t['max']:.2f}]")
-    if args.out is not None:
-        from gancompanion.files import atomic_write_text
-
-        atomic_write_text(args.out, json.dumps(result, indent=1))
+    timing.write(result, args.out)
     return 0
 
 

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+import timing  # noqa: E402
 
 from gancompanion import data, latent, nets, sampling, settings, streams, train  # noqa: E402
 from gancompanion.device import generator  # noqa: E402
@@ -131,10 +132,7 @@ def main(argv=None) -> int:
     for k, v in result["training"].items():
         t = v["time_vs_plain"]
         print(f"{k:>12} {v['ms_per_step']:8.2f} {t['median']:12.2f} [{t['min']:.2f}, {t['max']:.2f}]")
-    if args.out is not None:
-        from gancompanion.files import atomic_write_text
-
-        atomic_write_text(args.out, json.dumps(result, indent=1))
+    timing.write(result, args.out)
     return 0
 
 
