@@ -5,7 +5,7 @@ A notebook computes the evidence and calls ``report(...)``, which prints
 ``results_dir()/claims/<scale>/seed<seed>/<id>.json``. The ledger page of the book is built from those
 records and from ``CATALOGUE``, so a claim that was never checked shows up too.
 
-Thresholds live here, next to the statement they test, and come from the source or DESIGN.md:
+Thresholds live here, next to the statement they test, and come from the source or the paper it discusses:
 never from a result.
 """
 
@@ -39,19 +39,19 @@ class Claim:
 
 
 _CH1 = "01_perfect_discriminator"
-_AB = "Arjovsky & Bottou (2017), via Hui (source 004)"
+_AB = "Arjovsky & Bottou (2017), via Hui"
 _CH3 = "03_instance_noise_to_regularisation"
-_HUSZAR = "Huszar (2017), 'From instance noise to gradient regularisation' (source 000)"
+_HUSZAR = "Huszar (2017), 'From instance noise to gradient regularisation'"
 _MESCHEDER = "Mescheder, Geiger & Nowozin (2018)"
 _CH4 = "04_minibatch_divergences"
-_MINIBATCH = "Huszar (2016), 'Understanding minibatch discrimination in GANs' (source 002)"
+_MINIBATCH = "Huszar (2016), 'Understanding minibatch discrimination in GANs'"
 _CH5 = "05_improved_techniques"
-_SALIMANS = "Salimans et al. (2016), 'Improved techniques for training GANs' (source 002)"
+_SALIMANS = "Salimans et al. (2016), 'Improved techniques for training GANs'"
 _CH2 = "02_supports_do_not_overlap"
-_LEE = "Lee, 'Tips for improving GAN' (source 003)"
+_LEE = "Lee, 'Tips for improving GAN'"
 _GULRAJANI = "Gulrajani et al. (2017), 'Improved training of Wasserstein GANs'"
 _CH6 = "06_five_plus_n_tricks"
-_TRICKS = "'5+n tricks for GANs' (source 001)"
+_TRICKS = "'5+n tricks for GANs'"
 _GRID = ("Grid of 25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05 (VEEGAN/PacGAN); 2500 samples per seed from fixed "
          "latents; high quality (HQ) = within 3 std of the nearest mode, a mode covered = >= 1 HQ sample")
 
