@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import files, runner
 
 
@@ -73,13 +75,38 @@ def _seeds(seeds: list[int]) -> str:
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
+def seed_summary(records: dict[int, dict]) -> str:
+    """One scale's verdicts over seeds, e.g. "3/3 PASS" or "2/3 PASS, 1/3 FAIL (seed 1)"."""
+    groups: dict[str, list[int]] = {}
+    for seed, r in sorted(records.items()):
+        groups.setdefault(r["status"], []).append(seed)
+    n = len(records)
+    order = sorted(groups, key=lambda st: -len(groups[st]))
+    return ", ".join(f"{len(groups[st])}/{n} {st}" + (f" ({_seeds(groups[st])})" if st != order[0] else "")
+                     for st in order)
+
+
+def key_spread(records: dict[int, dict]) -> str:
+    """The claim's key number over the seeds: "median [min, max]" ("" when the claim has none)."""
+    from .claims import key_number
+
+    named = [key_number(r) for _, r in sorted(records.items())]
+    values = [v for k, v in named if v is not None]
+    if not values:
+        return ""
+    what = next(k for k, v in named if v is not None)
+    if len(values) == 1:
+        return f"{what}: {values[0]:.3g}"
+    return f"{what}: {float(np.median(values)):.3g} [{min(values):.3g}, {max(values):.3g}]"
+
+
 def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str:
     """The claims ledger page as Markdown, from the claim records and the catalogue of claims.
 
-    A table (claim, chapter number, one column per scale holding the status of every seed recorded,
-    the scale the book was built at in bold) fits the page column: its cells are short or wrap. The
-    evidence follows claim by claim, one line per scale and seed. A claim never checked shows as
-    "not run".
+    A table (claim, chapter number, one column per scale with the verdicts over the seeds recorded, e.g.
+    "3/3 PASS", the scale the book was built at in bold, and the key number's median and range over the
+    seeds at the built scale) fits the page column: its cells are short or wrap. The evidence follows claim
+    by claim, one line per scale and seed. A claim never checked shows as "not run".
     """
     from .scales import SCALES
 
@@ -92,19 +119,18 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
         seeds = by.get((claim_id, scale))
         if not seeds:
             return "not run"
-        groups: dict[str, list[int]] = {}
-        for seed, r in sorted(seeds.items()):
-            groups.setdefault(r["status"], []).append(seed)
-        shown = [f"**{s}**" if scale == built else s for s in groups]
-        return "<br>".join(f"{s}<br><small>{_seeds(ss)}</small>" for s, ss in zip(shown, groups.values()))
+        text = seed_summary(seeds)
+        return f"**{text}**" if scale == built else text
 
-    head = ["claim", "ch."] + [f"{s} (built)" if s == built else s for s in scales]
+    head = (["claim", "ch."] + [f"{s} (built)" if s == built else s for s in scales]
+            + [f"key number at {built}: median [min, max] over seeds"])
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     details, counts = [], {s: {"PASS": 0, "FAIL": 0, "SKIP": 0} for s in scales}
     for c in catalogue.values():
         number = c.chapter.split("_")[0].lstrip("0") or "0"
         table.append(f"| {c.id} | [{number}](chapters/{c.chapter}.ipynb) | "  # plain text: wraps at hyphens
-                     + " | ".join(status(c.id, s) for s in scales) + " |")
+                     + " | ".join(status(c.id, s) for s in scales) + " | "
+                     + _cell(key_spread(by.get((c.id, built), {}))) + " |")
         figure = f" *Figure:* {{numref}}`{c.figure}`." if getattr(c, "figure", "") else ""
         details.append(f"**`{c.id}`** ({c.kind}). {c.statement} *Source:* {c.source}.\n\n*Check:* {c.check}{figure}\n")
         for s in scales:

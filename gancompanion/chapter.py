@@ -9,6 +9,7 @@ evaluations as one tidy table.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,12 +83,32 @@ def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
     choose("scale", scale, SCALES)
     seed = check_seed(seed)
     dev = pick_device(device)
+    threads = compute_threads()
     seed_everything(seed)
     plotting.use_style()
     chapter = Chapter(prefix, scale, seed, dev)
-    print(f"scale={scale}  device={dev}  seed={seed}  torch={torch.__version__}")
+    print(f"scale={scale}  device={dev}  seed={seed}  threads={threads}  torch={torch.__version__}")
     chapter.glue("run", f"scale `{scale}`, seed {seed}", kind="md")
     return chapter
+
+
+def compute_threads() -> int:
+    """Pin torch's CPU intra-op threads, so that a seed's numbers do not depend on how the chapter is run.
+
+    Reductions and matrix products split their work by thread, and different splits round differently;
+    a GAN's training amplifies those last bits into a different run. A chapter therefore computes on one
+    CPU thread (its matrices are small: a second thread buys little) unless ``GANCOMPANION_THREADS``
+    asks for more, for instance for the ``paper`` scale on a many-core machine. Returns the count set.
+    """
+    value = os.environ.get("GANCOMPANION_THREADS", "1")
+    try:
+        threads = int(value)
+        if threads < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"GANCOMPANION_THREADS must be an integer >= 1, got {value!r}") from None
+    torch.set_num_threads(threads)
+    return threads
 
 
 def override(name: str, value, default, check: Callable[[str, Any], Any]):
@@ -108,7 +129,7 @@ class VariantRuns:
 def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callable[[list[int]], tuple], toy,
                    cfg: train.TrainConfig, *, batch_size: int, latent_dim: int, evaluate: Callable,
                    eval_every: int, device="cpu", checkpoint_dir=None, checkpoint_every: int = 1000,
-                   single_thread: bool = True) -> VariantRuns:
+                   single_thread: bool = True, together: bool = False) -> VariantRuns:
     """Train each variant on its seeds (one seed-batched model per variant), evaluating it on the way.
 
     Args:
@@ -121,7 +142,14 @@ def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callabl
         checkpoint_dir: a folder for one resumable checkpoint per variant (long runs), or None.
         single_thread: train on one CPU thread (these matrices are small: one thread is about as fast as
             two, and it does not collapse when other processes share the cores).
+        together: train all variants and seeds as the runs of ONE seed-batched model, with a per-run
+            recipe (``batching.merge``; the variants may differ only in numbers). ``seconds`` then gives
+            every variant the one shared training time.
     """
+    if together:
+        return _train_together(variants, build, toy, cfg, batch_size=batch_size, latent_dim=latent_dim,
+                               evaluate=evaluate, eval_every=eval_every, device=device, checkpoint_dir=checkpoint_dir,
+                               checkpoint_every=checkpoint_every, single_thread=single_thread)
     threads = torch.get_num_threads()
     if single_thread and torch.device(device).type == "cpu":
         torch.set_num_threads(1)
@@ -148,6 +176,45 @@ def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callabl
     finally:
         torch.set_num_threads(threads)
     return VariantRuns(pd.DataFrame(rows), records, seconds, diverged)
+
+
+def _train_together(variants, build, toy, cfg, *, batch_size, latent_dim, evaluate, eval_every, device,
+                    checkpoint_dir, checkpoint_every, single_thread) -> VariantRuns:
+    """``train_variants(..., together=True)``: one model whose runs are every variant's seeds, in order."""
+    from . import batching
+
+    names = list(variants)
+    seeds = [int(s) for name in names for s in variants[name][1]]
+    bounds = np.cumsum([0] + [len(variants[name][1]) for name in names])  # variant i owns runs bounds[i]:bounds[i+1]
+    recipe = batching.merge([(variants[name][0], len(variants[name][1])) for name in names])
+    threads = torch.get_num_threads()
+    if single_thread and torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        g, d = build(seeds)
+        st = streams.ToyStreams(toy, seeds, batch_size, latent_dim, device=device)
+        hook = train.Hook("eval", eval_every, lambda step, g, d, s: evaluate(step, g, s))
+        ckpt = None
+        if checkpoint_dir is not None:  # the checkpoint's own signature refuses a changed recipe or seed list
+            ckpt = Path(checkpoint_dir) / f"together_{len(names)}variants_{seeds[0]}-{len(seeds)}runs.pt"
+            ckpt.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        result = train.train(g, d, st, cfg, hooks=[hook], checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                             desc="all variants", **recipe.parts())
+        wall = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+    rows, records, diverged = [], {}, {}
+    for i, name in enumerate(names):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        records[name] = {step: {k: (v[lo:hi] if np.ndim(v) >= 1 else v) for k, v in values.items()}
+                         for step, values in result.records["eval"].items()}
+        diverged[name] = {seeds[r]: s for r, s in result.diverged.items() if lo <= r < hi}
+        for step, values in sorted(records[name].items()):
+            for j, s in enumerate(seeds[lo:hi]):
+                rows.append({"variant": name, "seed": s, "step": step,
+                             **{k: float(np.asarray(v)[j]) for k, v in values.items() if np.ndim(v) == 1}})
+    return VariantRuns(pd.DataFrame(rows), records, {name: wall for name in names}, diverged)
 
 
 def per_seed(table: pd.DataFrame, variant: str, column: str) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .scales import SCALES
 from .validation import choose
@@ -380,6 +381,75 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "the same labels, steps and batch size on the labelled examples alone.",
           min_scale="book", threshold={}, figure="fig-ch5-semi"),
 ]}
+
+
+def _median(values) -> float:
+    import numpy as np
+
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def _gap(details: dict, a: str, b: str) -> float:
+    """Median over seeds of ``details[a]`` minus that of ``details[b]``."""
+    return _median(details[a]) - _median(details[b])
+
+
+# Each claim's key number: (what it is, how to read it from the record's ``details``). The ledger shows its
+# median and range over the seeds a claim was checked on, so a reader sees how far each verdict is from its
+# threshold and how much it moves with the seed. Claims without an entry show their verdicts only.
+KEY_NUMBERS: dict[str, tuple[str, Callable[[dict], float]]] = {
+    "ch1.perfect-discriminator": ("iterations to perfect accuracy, slowest checkpoint",
+                                  lambda d: max(d["first_perfect"].values())),
+    "ch1.gradient-vanishes": ("smallest fall of the gradient (x)", lambda d: min(d["fall_from_peak"].values())),
+    "ch1.nonsaturating-unstable": ("smallest growth of the norm (x)", lambda d: min(d["growth"].values())),
+    "ch1.noise-keeps-gradient": ("largest fall of the gradient (x)", lambda d: max(d["fall_from_peak"].values())),
+    "ch2.emd-lp-matches": ("largest relative error", lambda d: d["max_scaled_error"]),
+    "ch2.gp-beats-clipping": ("median modes, WGAN-GP minus clipping", lambda d: _gap(d, "WGAN-GP", "WGAN (clip)")),
+    "ch2.gp-unit-gradient": ("largest |median gradient norm - 1| with the penalty",
+                             lambda d: max(abs(v - 1) for k, vs in d.items() if "penalty" in k for v in vs)),
+    "ch2.sn-lipschitz": ("largest gradient norm / bound",
+                         lambda d: max(g / b for g, b in zip(d["grad_max"], d["bound"]))),
+    "ch2.sn-one-iteration": ("largest product of spectral norms", lambda d: max(d["bound"])),
+    "ch3.regulariser-faster": ("median first step with every mode, Roth et al.",
+                               lambda d: _median(d["first"]["Roth et al."])),
+    "ch3.regulariser-stable": ("median fraction of evaluations keeping every mode, Roth et al.",
+                               lambda d: _median(d["kept"]["Roth et al."])),
+    "ch3.taylor-order": ("fitted order", lambda d: d["slope"]),
+    "ch3.dirac-unreg-cycles": ("modulus of the step's eigenvalue", lambda d: d["modulus"]),
+    "ch4.kl-additive": ("largest relative error", lambda d: d["worst_relative"]),
+    "ch5.classifier-score-real-highest": ("held-out digits' score", lambda d: d["real"]),
+    "ch5.feature-matching-stabilises": ("median mode hopping, with minus without", lambda d: _gap(d, "fm", "baseline")),
+    "ch5.historical-averaging-converges": ("final / initial distance with averaging", lambda d: d["ha_ratio"]),
+    "ch5.label-smoothing-less-confident": ("largest mean D(x), smoothed", lambda d: max(d["smooth"])),
+    "ch5.minibatch-discrimination-reduces-collapse": (
+        "mean modes, with minus without", lambda d: _mean(d["minibatch"]) - _mean(d["baseline"])),
+    "ch6.annealed-noise-helps": ("median HQ fraction, annealed minus fixed",
+                                 lambda d: _gap(d, "annealed noise", "fixed noise")),
+    "ch6.sn-robust": ("worst median modes over learning rates, SN minus plain",
+                      lambda d: min(_median(v) for k, v in d.items() if k.startswith("SN "))
+                      - min(_median(v) for k, v in d.items() if k.startswith("plain "))),
+    "ch6.latent-optimisation-helps": ("median HQ fraction, LOGAN minus baseline", lambda d: _gap(d, "variant", "baseline")),
+    "ch6.top-k-helps": ("median HQ fraction, top-k minus baseline", lambda d: _gap(d, "variant", "baseline")),
+    **{f"ch6.refinement-improves-quality-{m}": ("median HQ fraction, refined minus plain",
+                                               lambda d: _gap(d, "refined", "plain")) for m in ("drs", "ddls", "dgflow")},
+}
+
+
+def _mean(values) -> float:
+    return float(sum(values) / len(values))
+
+
+def key_number(record: dict) -> tuple[str | None, float | None]:
+    """A record's key number ``(what, value)`` by ``KEY_NUMBERS``; ``(None, None)`` for a claim without one
+    or a record whose details do not hold it (a SKIP, an older record)."""
+    entry = KEY_NUMBERS.get(record.get("id"))
+    if entry is None or record.get("status") == "SKIP":
+        return None, None
+    try:
+        value = float(entry[1](record.get("details") or {}))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError):
+        return None, None
+    return entry[0], value
 
 
 def register(claim: Claim) -> Claim:

@@ -28,7 +28,12 @@ def _seed(text: str) -> int:
 def _common(p: argparse.ArgumentParser, default_scale: str) -> None:
     p.add_argument("--scale", choices=SCALES, default=default_scale, help=f"experiment sizes (default {default_scale})")
     p.add_argument("--device", choices=runner.DEVICES, default="auto", help="cpu, cuda or auto (default: auto)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of every experiment (default 0)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, default=0, help="seed of every experiment (default 0)")
+    if default_scale == "smoke":  # ``run`` only: the book is built from one seed
+        seeds.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
+                           help="run the chapters once per seed, e.g. --seeds 0 1 2 (the claims ledger shows "
+                                "each claim's verdict on every seed)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="any other notebook parameter, e.g. -p noise_scale 0.25 (repeatable); it goes to the "
                         "chapters that have it, and is an error if none of them does")
@@ -50,8 +55,11 @@ def cmd_run(args) -> int:
     root = runner.project_root()
     notebooks = runner.unique([runner.find_chapter(root, n) for n in args.notebooks]) or runner.chapters(root)
     start = time.perf_counter()
-    outcomes = runner.run_all(notebooks, _params(args), root, jobs=args.jobs, force=args.force,
-                              progress=not args.quiet)
+    outcomes = []
+    for seed in dict.fromkeys(args.seeds or [args.seed]):  # each seed once, in order
+        args.seed = seed
+        outcomes += runner.run_all(notebooks, _params(args), root, jobs=args.jobs, force=args.force,
+                                   progress=not args.quiet)
     for o in outcomes:
         print(f"{o.notebook}: {o.status} in {o.seconds:.1f} s -> {o.output}" + (f"\n  {o.error}" if o.error else ""))
     print(f"total {time.perf_counter() - start:.1f} s")

@@ -110,22 +110,42 @@ class BatchedSpectralNorm(nn.Module):
     def forward(self, weight: Tensor) -> Tensor:
         if not self.training:
             return weight / self._sigma(weight)
-        w, u = weight.detach(), self._u.unsqueeze(-1)  # (S, out, 1)
-        for _ in range(self.n_power_iterations - 1):
-            v = F.normalize(torch.bmm(w, u), dim=1, eps=self.eps)
-            u = F.normalize(torch.bmm(w.transpose(1, 2), v), dim=1, eps=self.eps)
-        # The last iteration, written so that sigma comes out in the graph of the weight at little cost:
-        # a = W u, v = a / |a|; t = a^T W = |a| (W^T v)^T; u_new = t / |t|; sigma = v^T W u_new = |t| / |a|,
-        # whose gradient is v u_new^T (u and v held constant, as torch's spectral_norm does).
-        a = torch.bmm(w, u)  # (S, in, 1)
-        a_norm = a.norm(dim=1, keepdim=True)  # (S, 1, 1)
-        t = torch.bmm(a.transpose(1, 2), weight)  # (S, 1, out), in the graph of weight
-        t_norm = t.norm(dim=2, keepdim=True)  # (S, 1, 1)
-        scale = a_norm / t_norm  # 1 / sigma
-        # New tensors, not in-place updates: graphs built on the old vectors stay valid.
-        t_det = t.detach()
-        self._v, self._u = (a / a_norm).squeeze(-1), (t_det / t_det.norm(dim=2, keepdim=True)).squeeze(1)
-        return weight * scale
+        out, self._v, self._u = _PowerIterationNormalise.apply(weight, self._u, self.n_power_iterations, self.eps)
+        return out
+
+
+class _PowerIterationNormalise(torch.autograd.Function):
+    """``W[s] / sigma_s`` after ``n`` power iterations from ``u``, as one autograd node (the seed-batched
+    spectral norm's training-mode step; small matrices make the per-operation cost what matters).
+
+    Forward, per seed: ``a = W u``, ``v = a / |a|``, ``t = v^T W``, ``sigma = |t| = v^T W u'`` with
+    ``u' = t / |t|``. Backward with u and v held constant, as torch's ``spectral_norm``:
+    ``d(W / sigma) / dW`` applied to ``g`` is ``(g - <g, W / sigma> v u'^T) / sigma``.
+    Returns the normalised weight and the new ``v (S, in)``, ``u (S, out)``.
+    """
+
+    @staticmethod
+    def forward(ctx, weight: Tensor, u: Tensor, n_power_iterations: int, eps: float):
+        u = u.unsqueeze(-1)  # (S, out, 1)
+        for _ in range(n_power_iterations - 1):
+            v = F.normalize(torch.bmm(weight, u), dim=1, eps=eps)
+            u = F.normalize(torch.bmm(weight.transpose(1, 2), v), dim=1, eps=eps)
+        a = torch.bmm(weight, u)  # (S, in, 1)
+        v = a / a.norm(dim=1, keepdim=True).clamp_min(eps)
+        t = torch.bmm(v.transpose(1, 2), weight)  # (S, 1, out)
+        sigma = t.norm(dim=2, keepdim=True).clamp_min(eps)  # (S, 1, 1)
+        u = t / sigma
+        out = weight / sigma
+        ctx.save_for_backward(out, v, u, sigma)
+        v, u = v.squeeze(-1), u.squeeze(1)
+        ctx.mark_non_differentiable(v, u)
+        return out, v, u
+
+    @staticmethod
+    def backward(ctx, grad, _grad_v, _grad_u):
+        out, v, u, sigma = ctx.saved_tensors
+        inner = (grad * out).sum(dim=(1, 2), keepdim=True)  # (S, 1, 1)
+        return (grad - inner * torch.bmm(v, u)) / sigma, None, None, None
 
 
 class SpectralNorm:
@@ -222,6 +242,25 @@ def lipschitz_bound(net: nn.Module) -> Tensor:
     if bound is None:
         raise ValueError("net has no linear or convolutional layer")
     return bound
+
+
+def layer_gradient_norms(net: nn.Sequential, real: Tensor, fake: Tensor) -> "np.ndarray":
+    """Gulrajani et al. (2017), Fig. 1b: the norm of d loss / d (input of each linear layer) for the critic
+    loss ``E f(fake) - E f(real)``, per seed-batched run; ``(layers, runs)``, first layer first.
+
+    ``net`` is a seed-batched ``nets.MLP`` (its modules in order), ``real`` and ``fake`` are ``(S, B, 2)``.
+    Run it in float64 for small clipping bounds: with c = 0.001 a deep critic's gradient underflows float32.
+    """
+    h = torch.cat([real, fake], dim=1).requires_grad_(True)
+    inputs = []
+    for m in net:
+        if isinstance(m, SeedBatchedLinear):
+            h.retain_grad()
+            inputs.append(h)
+        h = m(h)
+    n = real.shape[1]
+    (h[:, n:, 0].mean(-1) - h[:, :n, 0].mean(-1)).sum().backward()
+    return torch.stack([x.grad.flatten(1).norm(dim=1) for x in inputs]).cpu().numpy()
 
 
 CONSTRAINTS = {"weight_clip": WeightClip, "spectral_norm": SpectralNorm}

@@ -340,7 +340,14 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
 # --- the table ------------------------------------------------------------------------------------
 
 def key_number(record: dict) -> tuple[str | None, float | None]:
-    """A claim's key number: the first number among its record's ``details`` (nested names joined by dots)."""
+    """A claim's key number: the one ``claims.KEY_NUMBERS`` names for it, else the first number among its
+    record's ``details`` (nested names joined by dots)."""
+    from .claims import key_number as catalogued
+
+    named = catalogued(record)
+    if named[0] is not None:
+        return named
+
     def walk(prefix, obj):
         if isinstance(obj, dict):
             for k, v in obj.items():

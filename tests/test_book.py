@@ -23,12 +23,31 @@ def test_the_ledger_shows_every_scale_and_seed_recorded():
                         record(first, "book", 2, "FAIL"), record(first, "smoke", 0, "SKIP")], cat, "book")
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in text.splitlines() if line.startswith("| ch")}
-    assert rows[first] == ["[1](chapters/01_perfect_discriminator.ipynb)", "SKIP<br><small>seed 0</small>",
-                           "**PASS**<br><small>seeds 0, 1</small><br>**FAIL**<br><small>seed 2</small>", "not run"]
-    assert rows[second][1:] == ["not run"] * 3
-    assert "| claim | ch. | smoke | book (built) | paper |" in text
+    assert rows[first] == ["[1](chapters/01_perfect_discriminator.ipynb)", "1/1 SKIP",
+                           "**2/3 PASS, 1/3 FAIL (seed 2)**", "not run", ""]
+    assert rows[second][1:] == ["not run"] * 3 + [""]
+    assert "| claim | ch. | smoke | book (built) | paper | key number at book" in text
     assert f"- book, seed 2: **FAIL** fail at 2 (cpu, 2026-12-01)" in text
     assert "smoke: 1 SKIP; book: 2 PASS, 1 FAIL" in text
+
+
+def test_the_ledger_gives_the_key_number_s_median_and_range_over_seeds():
+    cid = "ch1.gradient-vanishes"
+    recs = [{**record(cid, "book", k, "PASS"), "details": {"fall_from_peak": {"1": 900.0, "10": f, "25": 5e3}}}
+            for k, f in enumerate((150.0, 400.0, 210.0))]
+    assert book.seed_summary({r["seed"]: r for r in recs}) == "3/3 PASS"
+    assert book.key_spread({r["seed"]: r for r in recs}) == "smallest fall of the gradient (x): 210 [150, 400]"
+    row = next(line for line in book.ledger(recs, {cid: claims.CATALOGUE[cid]}, "book").splitlines()
+               if line.startswith(f"| {cid}"))
+    assert "**3/3 PASS**" in row and "210 [150, 400]" in row
+    # a SKIP or a record without the number shows no key number, and a claim without one shows none
+    assert book.key_spread({0: {**recs[0], "status": "SKIP"}}) == ""
+    assert book.key_spread({0: {**recs[0], "details": {}}}) == ""
+    assert claims.key_number(record("ch2.js-saturates", "book", 0, "PASS")) == (None, None)
+
+
+def test_every_key_number_belongs_to_a_catalogued_claim():
+    assert set(claims.KEY_NUMBERS) <= set(claims.CATALOGUE)
 
 
 def test_the_ledger_table_is_narrow_enough_for_the_page_column():
@@ -89,4 +108,4 @@ def test_claims_ledger_lists_every_claim(html):
     assert found, "no executed chapter"
     for cid, (_, line) in found.items():
         [row] = [r for r in rows if re.search(rf">{re.escape(cid)}<", r)]
-        assert f"<strong>{claims.status_of(line)}</strong>" in row, (cid, row)
+        assert re.search(rf"<strong>[^<]*\d+/\d+ {claims.status_of(line)}\b[^<]*</strong>", row), (cid, row)

@@ -152,3 +152,20 @@ def test_a_failing_jupyter_book_is_a_build_error(tmp_path, monkeypatch):
     monkeypatch.setattr(book.subprocess, "run", lambda *a, **k: Done())
     with pytest.raises(book.BuildError, match="jupyter-book build failed \\(exit 3\\)"):
         book.jupyter_book(tmp_path, "smoke")
+
+
+def test_run_with_several_seeds_runs_every_chapter_once_per_seed(monkeypatch, capsys):
+    from gancompanion import runner
+
+    calls = []
+
+    def fake_run_all(notebooks, params, root, **kw):
+        calls.append((tuple(nb.stem for nb in notebooks), params["seed"]))
+        return []
+
+    monkeypatch.setattr(runner, "run_all", fake_run_all)
+    assert cli.main(["run", "01", "03", "--seeds", "0", "2", "1", "2"]) == 0
+    stems = (runner.find_chapter(REPO, "01").stem, runner.find_chapter(REPO, "03").stem)
+    assert calls == [(stems, 0), (stems, 2), (stems, 1)]  # each seed once, in the order given
+    assert cli.main(["run", "--seed", "1", "--seeds", "2"]) == 2  # one or the other
+    assert "not allowed with argument" in capsys.readouterr().err

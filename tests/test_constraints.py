@@ -41,6 +41,35 @@ def test_batched_sn_matches_torch_spectral_norm_per_seed():
         assert torch.allclose(ours, theirs, atol=1e-6)
 
 
+def test_batched_sn_gradient_matches_torch_spectral_norm_per_seed():
+    """Our one autograd node against torch's parametrisation: with the vectors of our iteration (Miyato et al.'s
+    Algorithm 1 order: v from u, then u from v) given to torch in eval mode, the same W / sigma and the same
+    gradient, u and v held constant."""
+    d = _d()
+    C.SpectralNorm(1).prepare(d)
+    layer = d[0]
+    p = layer.parametrizations.weight[0]
+    raw = layer.parametrizations.weight.original
+    g = torch.randn_like(raw)
+    ours = layer.weight  # training mode: one iteration, then W / sigma
+    (grad,) = torch.autograd.grad((ours * g).sum(), raw)
+    for s in range(raw.shape[0]):
+        ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
+        with torch.no_grad():
+            ref.weight.copy_(raw[s].detach().T)
+        nn.utils.parametrizations.spectral_norm(ref, n_power_iterations=1)
+        tp = ref.parametrizations.weight[0]
+        with torch.no_grad():  # torch's u (out) is our u, its v (in) our v
+            tp._u.copy_(p._u[s])
+            tp._v.copy_(p._v[s])
+        ref.eval()
+        original = ref.parametrizations.weight.original
+        theirs = ref.weight
+        (their_grad,) = torch.autograd.grad((theirs * g[s].T).sum(), original)
+        assert torch.allclose(ours[s], theirs.T, atol=1e-6)
+        assert torch.allclose(grad[s], their_grad.T, atol=1e-6)
+
+
 def test_estimate_converges_to_svd_per_seed():
     d = _d(seeds=(0, 1, 2, 3))
     C.SpectralNorm(1).prepare(d)
@@ -162,3 +191,14 @@ def test_tracks_svd_under_fused_adam():
     for m in d.modules():
         if C.has_spectral_norm(m):
             assert torch.allclose(C.spectral_norm_estimate(m), C.spectral_norm_exact(m), rtol=0.1)
+
+
+def test_layer_gradient_norms_of_a_linear_critic():
+    """One linear layer f(x) = w.x + b: every one of the 2n inputs gets gradient +-w / n, so the norm is
+    |w| sqrt(2 / n) per run."""
+    net = nets.MLP([2, 1], [0, 1], "D", squeeze=True)
+    n = 8
+    norms = C.layer_gradient_norms(net, torch.randn(2, n, 2), torch.randn(2, n, 2))
+    w = net[0].weight.detach().reshape(2, 2).norm(dim=1)
+    assert norms.shape == (1, 2)
+    assert torch.allclose(torch.as_tensor(norms[0]), w * (2 / n) ** 0.5, rtol=1e-5)
