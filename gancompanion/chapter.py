@@ -125,6 +125,28 @@ class VariantRuns:
     seconds: dict[str, float]  # variant -> training time
     diverged: dict[str, dict[int, int]]  # variant -> {seed: first non-finite step}
 
+    def split(self, name: str, parts: dict[str, slice]) -> "VariantRuns":
+        """Variant ``name``'s runs as several variants, each a slice of its runs: for one model trained with
+        per-run settings (e.g. a learning rate per run, ``train.PerRunLR``). The others are kept as they are;
+        the time of ``name`` is shared out by the runs' count, and its divergences (by seed) are copied to each part."""
+        rows = self.table[self.table.variant == name]
+        run = rows.groupby("step").cumcount().to_numpy()  # the run index of each row (rows go step by step)
+        n = int(run.max()) + 1
+        tables = [self.table[self.table.variant != name]]
+        records, seconds = dict(self.records), dict(self.seconds)
+        diverged = dict(self.diverged)
+        for new, sl in parts.items():
+            keep = np.zeros(n, bool)
+            keep[sl] = True
+            tables.append(rows[keep[run]].assign(variant=new))
+            records[new] = {step: {k: (np.asarray(v)[sl] if np.ndim(v) >= 1 else v) for k, v in values.items()}
+                            for step, values in self.records[name].items()}
+            seconds[new] = self.seconds[name] * keep.sum() / n
+            diverged[new] = dict(self.diverged.get(name, {}))
+        for mapping in (records, seconds, diverged):
+            mapping.pop(name, None)
+        return VariantRuns(pd.concat(tables, ignore_index=True), records, seconds, diverged)
+
 
 def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callable[[list[int]], tuple], toy,
                    cfg: train.TrainConfig, *, batch_size: int, latent_dim: int, evaluate: Callable,

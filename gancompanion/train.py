@@ -42,8 +42,8 @@ class TrainConfig:
 
     steps: int  # generator updates
     n_dis: int = 1  # discriminator updates per generator update
-    lr_d: float = 2e-4  # learning rates
-    lr_g: float = 2e-4
+    lr_d: float | tuple[float, ...] = 2e-4  # learning rates: one, or one per seed-batched run (``PerRunLR``)
+    lr_g: float | tuple[float, ...] = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam (beta1, beta2); RMSProp ignores them
     optimizer: str = "adam"  # "adam" or "rmsprop" (WGAN's Algorithm 1)
     log_every: int = 100  # steps between history rows (metrics stay on the device in between)
@@ -54,7 +54,14 @@ class TrainConfig:
         positive_int("n_dis", self.n_dis)
         positive_int("log_every", self.log_every)
         for name in ("lr_d", "lr_g"):
-            nonnegative(name, getattr(self, name))
+            lr = getattr(self, name)
+            if isinstance(lr, (int, float)):
+                nonnegative(name, lr)
+            else:
+                lr = tuple(nonnegative(name, float(v)) for v in lr)
+                if not lr:
+                    raise ValueError(f"{name} must be a number >= 0 or a non-empty sequence of them (one per run)")
+                object.__setattr__(self, name, lr)
         choose("optimizer", self.optimizer, OPTIMIZERS)
         choose("nan_policy", self.nan_policy, NAN_POLICIES)
 
@@ -89,9 +96,53 @@ def samples_hook(n: int, every: int, name: str = "samples") -> Hook:
     return Hook(name, every, fn)
 
 
-def make_optimizer(params, lr: float, betas: tuple[float, float], device, kind: str = "adam"):
-    """Adam as one fused kernel per step where torch has it (CPU and CUDA), or RMSProp."""
+class PerRunLR:
+    """An optimiser with one learning rate per seed-batched run: runs that differ only in their learning
+    rate train as one model.
+
+    Adam's and RMSProp's update is linear in the learning rate (the moments do not depend on it), so the
+    inner optimiser steps at lr = 1 and each run's share of the change is scaled by its rate:
+    ``p <- p_old + lr_s (p_new - p_old)``. Every parameter must have the runs as its first axis.
+    """
+
+    def __init__(self, params, lr: tuple[float, ...], make: Callable[[list, float], torch.optim.Optimizer]):
+        self.params = list(params)
+        rates = torch.tensor(lr, dtype=torch.float64)
+        for p in self.params:
+            if p.ndim == 0 or p.shape[0] != len(lr):
+                raise ValueError(f"a per-run learning rate needs parameters whose first axis has the {len(lr)} runs, "
+                                 f"got a parameter shaped {tuple(p.shape)}")
+        self.factors = [rates.to(p).reshape(-1, *([1] * (p.ndim - 1))) for p in self.params]
+        self.optimizer = make(self.params, 1.0)
+
+    @property
+    def param_groups(self):
+        return self.optimizer.param_groups
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        before = [p.detach().clone() for p in self.params]
+        self.optimizer.step()
+        torch._foreach_sub_(self.params, before)  # p_new - p_old
+        torch._foreach_mul_(self.params, self.factors)
+        torch._foreach_add_(self.params, before)
+
+    def state_dict(self) -> dict:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def make_optimizer(params, lr, betas: tuple[float, float], device, kind: str = "adam"):
+    """Adam as one fused kernel per step where torch has it (CPU and CUDA), or RMSProp; ``lr`` one number
+    or one per seed-batched run (``PerRunLR``)."""
     params = list(params)
+    if not isinstance(lr, (int, float)):
+        return PerRunLR(params, tuple(lr), lambda ps, base: make_optimizer(ps, base, betas, device, kind))
     if choose("optimizer", kind, OPTIMIZERS) == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     if torch.device(device).type in ("cpu", "cuda"):

@@ -380,3 +380,33 @@ def test_training_steps_never_read_a_tensor_on_the_host(variant):
         _run([0, 1], cfg, hooks=[train.Hook("note", 1, note)], **variant)
     steps = sorted(per_step)
     assert [per_step[b] - per_step[a] for a, b in zip(steps, steps[1:])] == [0] * (len(steps) - 1)
+
+
+def test_per_run_learning_rates_train_as_each_run_alone():
+    """Runs that differ only in their learning rate, as one seed-batched model, against each run alone."""
+    from gancompanion import data, nets, streams, train
+
+    def run(seeds, lr):
+        g = nets.mlp_generator(2, [8], 2, seeds)
+        d = nets.mlp_discriminator(2, [8], seeds)
+        st = streams.ToyStreams(data.ring(), seeds, 16, 2)
+        train.train(g, d, st, train.TrainConfig(steps=5, lr_d=lr, lr_g=lr, log_every=5), progress=False)
+        return [p.detach() for p in g.parameters()]
+
+    together = run([0, 0, 1], (1e-3, 1e-2, 3e-3))
+    for i, (seed, lr) in enumerate([(0, 1e-3), (0, 1e-2), (1, 3e-3)]):
+        alone = run([seed], lr)
+        for a, b in zip(together, alone):
+            assert torch.allclose(a[i], b[0], atol=1e-6)
+    assert not torch.allclose(together[0][0], together[0][1])  # the rates did differ
+
+
+def test_a_per_run_learning_rate_is_validated():
+    from gancompanion import train
+
+    with pytest.raises(ValueError, match="lr_d"):
+        train.TrainConfig(steps=1, lr_d=(1e-3, -1.0))
+    with pytest.raises(ValueError, match="lr_g must be a number >= 0 or a non-empty sequence"):
+        train.TrainConfig(steps=1, lr_g=())
+    with pytest.raises(ValueError, match="first axis has the 2 runs"):
+        train.make_optimizer([torch.zeros(3, 4, requires_grad=True)], (1e-3, 1e-2), (0.5, 0.999), "cpu")
