@@ -115,12 +115,17 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
     for r in records:
         by.setdefault((r["id"], r["scale"]), {})[int(r["seed"])] = r
 
+    from .claims import protocol
+
+    def published(claim_id: str) -> str:
+        return protocol(claim_id, built)[1] or built
+
     def status(claim_id: str, scale: str) -> str:
         seeds = by.get((claim_id, scale))
-        if not seeds:
-            return "not run"
-        text = seed_summary(seeds)
-        return f"**{text}**" if scale == built else text
+        text = seed_summary(seeds) if seeds else "not run"
+        if scale != published(claim_id) or (not seeds and scale == built):
+            return text
+        return f"**{text}**" + ("<br><small>published verdict</small>" if scale != built else "")
 
     head = (["claim", "ch."] + [f"{s} (built)" if s == built else s for s in scales]
             + [f"key number at {built}: median [min, max] over seeds"])
@@ -130,9 +135,14 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
         number = c.chapter.split("_")[0].lstrip("0") or "0"
         table.append(f"| {c.id} | [{number}](chapters/{c.chapter}.ipynb) | "  # plain text: wraps at hyphens
                      + " | ".join(status(c.id, s) for s in scales) + " | "
-                     + _cell(key_spread(by.get((c.id, built), {}))) + " |")
+                     + _cell(key_spread(by.get((c.id, published(c.id))) or by.get((c.id, built), {}))) + " |")
         figure = f" *Figure:* {{numref}}`{c.figure}`." if getattr(c, "figure", "") else ""
         details.append(f"**`{c.id}`** ({c.kind}). {c.statement} *Source:* {c.source}.\n\n*Check:* {c.check}{figure}\n")
+        departures = [(s, protocol(c.id, s)[0]) for s in scales]
+        if any(d for _, d in departures):
+            details.append("*Protocol, by scale:* " + "; ".join(f"{s}: {_cell(d)}" for s, d in departures if d)
+                           + (f". The published verdict is the one at `{published(c.id)}`, as the chapter explains."
+                              if published(c.id) != built else ".") + "\n")
         for s in scales:
             for seed, r in sorted(by.get((c.id, s), {}).items()):
                 counts[s][r["status"]] = counts[s].get(r["status"], 0) + 1

@@ -435,6 +435,24 @@ KEY_NUMBERS: dict[str, tuple[str, Callable[[dict], float]]] = {
 }
 
 
+# The experiment (a key of ``scales.TABLE``) behind a claim, where its settings name what each scale departs
+# from the paper's protocol (``departures``) or the scale whose verdict is the published one (``verdict_scale``).
+PROTOCOLS: dict[str, str] = {
+    "ch3.regulariser-faster": "ch3.roth",
+    "ch3.regulariser-stable": "ch3.roth",
+}
+
+
+def protocol(claim_id: str, scale: str) -> tuple[str, str | None]:
+    """``(departures, verdict_scale)`` of a claim's experiment at ``scale``: what differs there from the
+    paper's protocol ("" if nothing is said), and the scale whose verdict the chapter publishes (None: the
+    scale the book is built at)."""
+    from .scales import TABLE
+
+    entry = TABLE.get(PROTOCOLS.get(claim_id, ""), {}).get(scale, {})
+    return str(entry.get("departures", "")), entry.get("verdict_scale")
+
+
 def _mean(values) -> float:
     return float(sum(values) / len(values))
 

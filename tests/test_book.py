@@ -109,3 +109,20 @@ def test_claims_ledger_lists_every_claim(html):
     for cid, (_, line) in found.items():
         [row] = [r for r in rows if re.search(rf">{re.escape(cid)}<", r)]
         assert re.search(rf"<strong>[^<]*\d+/\d+ {claims.status_of(line)}\b[^<]*</strong>", row), (cid, row)
+
+
+def test_the_ledger_names_each_scale_s_departures_and_the_published_scale(monkeypatch):
+    from gancompanion import scales
+
+    cid = "ch3.regulariser-stable"
+    entry = {s: {**scales.TABLE["ch3.roth"][s], "departures": f"{s} differs", "verdict_scale": "paper"}
+             for s in scales.SCALES}
+    monkeypatch.setitem(scales.TABLE, "ch3.roth", entry)
+    assert claims.protocol(cid, "book") == ("book differs", "paper")
+    recs = [record(cid, "book", 0, "FAIL"), record(cid, "paper", 0, "PASS")]
+    text = book.ledger(recs, {cid: claims.CATALOGUE[cid]}, "book")
+    row = next(line for line in text.splitlines() if line.startswith(f"| {cid}"))
+    assert "| 1/1 FAIL | **1/1 PASS**<br><small>published verdict</small> |" in row
+    assert "*Protocol, by scale:* smoke: smoke differs; book: book differs; paper: paper differs. The published " \
+           "verdict is the one at `paper`" in text
+    assert claims.protocol("ch2.js-saturates", "book") == ("", None)
