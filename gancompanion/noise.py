@@ -39,12 +39,13 @@ class InstanceNoise:
         sigma: noise std at step 0 (>= 0): one number, or one per seed-batched run (a tuple), so that
             runs with different noise levels train as one model.
         schedule: one of ``SCHEDULES``.
-        decay: for ``exponential``, the factor sigma falls by over the whole run.
+        decay: for ``exponential``, the factor sigma falls by over the whole run: one number, or one per
+            run (a tuple; 1 keeps that run's sigma fixed), so that annealed and fixed noise train as one model.
     """
 
     sigma: float | tuple[float, ...]
     schedule: str = "fixed"
-    decay: float = 0.01
+    decay: float | tuple[float, ...] = 0.01
 
     def __post_init__(self):
         if isinstance(self.sigma, (int, float)):
@@ -52,8 +53,15 @@ class InstanceNoise:
         else:
             object.__setattr__(self, "sigma", tuple(nonnegative("sigma", s) for s in self.sigma))
         choose("schedule", self.schedule, SCHEDULES)
-        if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {self.decay!r}")
+        decays = self.decay if isinstance(self.decay, tuple) else (self.decay,)
+        for d in decays:
+            if not 0 < d <= 1:
+                raise ValueError(f"decay must be in (0, 1], got {d!r}")
+        if isinstance(self.decay, tuple):
+            object.__setattr__(self, "decay", tuple(float(d) for d in decays))
+            if isinstance(self.sigma, tuple) and len(self.sigma) != len(self.decay):
+                raise ValueError(f"sigma and decay must name the same number of runs, got {len(self.sigma)} "
+                                 f"and {len(self.decay)}")
 
     @property
     def active(self) -> bool:
@@ -62,6 +70,9 @@ class InstanceNoise:
 
     def sigma_at(self, step: int, total: int):
         """sigma_t: a float, or a tuple with one value per run."""
+        if isinstance(self.decay, tuple):  # one factor per run, each computed as a single run computes it
+            sigmas = self.sigma if isinstance(self.sigma, tuple) else (self.sigma,) * len(self.decay)
+            return tuple(s * anneal(1.0, step, total, self.schedule, d) for s, d in zip(sigmas, self.decay))
         factor = anneal(1.0, step, total, self.schedule, self.decay)
         if isinstance(self.sigma, tuple):
             return tuple(s * factor for s in self.sigma)

@@ -114,3 +114,48 @@ class Penalty:
         weight = per_run(self.weight, v.real_out.score, 0)
         return self.fn(real=v.real, fake=v.fake, real_logits=v.real_out.score, fake_logits=v.fake_out.score,
                        event_ndim=v.event_ndim, weight=weight * factor, d=v.d, uniform=v.streams.uniform)
+
+
+SHARED_GRADIENT = ("roth", "r1", "r2")  # the penalties that are functions of the logit's input gradients
+
+
+def _from_norms(kind: str, d_real: Tensor, d_fake: Tensor, g_real: Tensor, g_fake: Tensor, weight) -> Tensor:
+    """One of ``SHARED_GRADIENT`` from D's outputs and squared input-gradient norms, each (*runs, B)."""
+    if kind == "roth":  # the same expression as ``roth_js``
+        return 0.5 * weight * (((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1))
+    return 0.5 * weight * (g_real if kind == "r1" else g_fake).mean(-1)
+
+
+class Penalties:
+    """Several penalties of ``SHARED_GRADIENT`` as one D term, from one pass of input gradients.
+
+    Runs that differ only in which of these penalties they get, and how much (per-run weights, 0 for
+    none), then train as one seed-batched model at about the cost of one penalty.
+
+    Args:
+        penalties: ``Penalty`` objects of distinct kinds from ``SHARED_GRADIENT``.
+    """
+
+    def __init__(self, penalties):
+        self.penalties = tuple(penalties)
+        kinds = [choose("penalty sharing input gradients", p.kind, SHARED_GRADIENT) for p in self.penalties]
+        if not kinds or len(set(kinds)) != len(kinds):
+            raise ValueError(f"Penalties needs distinct kinds, got {kinds!r}")
+        self.name = "penalty"
+        self.needs = frozenset().union(*(p.needs for p in self.penalties))
+
+    def __repr__(self) -> str:
+        return f"Penalties({list(self.penalties)!r})"
+
+    def __call__(self, v, step: int, total: int) -> Tensor:
+        sides = [(x, out) for x, out, need in ((v.real, v.real_out, "real_grad"), (v.fake, v.fake_out, "fake_grad"))
+                 if need in self.needs]
+        grads = torch.autograd.grad(sum(out.score.sum() for _, out in sides), [x for x, _ in sides], create_graph=True)
+        norms = {id(x): squared_norm(gr, v.event_ndim) for (x, _), gr in zip(sides, grads)}
+        g_real, g_fake = norms.get(id(v.real)), norms.get(id(v.fake))
+        d_real, d_fake = torch.sigmoid(v.real_out.score), torch.sigmoid(v.fake_out.score)
+        out = 0
+        for p in self.penalties:
+            weight = per_run(p.weight, v.real_out.score, 0) * anneal(1.0, step, total, p.schedule, p.decay)
+            out = out + _from_norms(p.kind, d_real, d_fake, g_real, g_fake, weight)
+        return out

@@ -19,6 +19,13 @@ def test_ch3_roth_frames_and_evaluations_fit_the_run(scale):
     assert cfg.n_plot <= cfg.n_eval
 
 
+@pytest.mark.parametrize("scale", gc.scales.SCALES)
+def test_ch3_roth_names_its_departures_and_the_published_scale(scale):
+    cfg = gc.settings("ch3.roth", scale)
+    assert isinstance(cfg.departures, str) and cfg.departures
+    assert cfg.verdict_scale in gc.scales.SCALES
+
+
 def test_ch3_dirac_uses_the_authors_notebook_settings():
     cfg = gc.settings("ch3.dirac", "smoke")
     assert (cfg.start, cfg.h, cfg.steps, cfg.grid) == ((1.0, 1.0), 0.2, 500, 10)
