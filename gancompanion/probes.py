@@ -229,7 +229,7 @@ class StackedAdam:
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
             p.grad = None
 
@@ -253,7 +253,8 @@ class StackedAdam:
             sq["grad"] = sq["grad"] + g.pow(2).sum(dims)
             sq["update"] = sq["update"] + update.pow(2).sum(dims)
             root_v, count = root_v + sqrt_v_hat.sum(dims), count + p[0].numel()
-        return {"d_grad_norm": sq["grad"].sqrt(), "update_norm": sq["update"].sqrt(), "sqrt_v": root_v / count}
+        self.last = {"d_grad_norm": sq["grad"].sqrt(), "update_norm": sq["update"].sqrt(), "sqrt_v": root_v / count}
+        return self.last
 
     def state_dict(self) -> dict:
         return {"t": self.t, "m": self.m, "v": self.v}
@@ -371,7 +372,7 @@ def perfect_discriminator_probes(generators: Sequence[torch.nn.Module], discrimi
     def noisy(r: int, x: torch.Tensor) -> torch.Tensor:
         return x + sigmas[r] * streams[r].noise() if sigmas[r] else x
 
-    def fakes() -> torch.Tensor:
+    def fake() -> torch.Tensor:
         out: list = [None] * n
         with torch.no_grad():
             for members in groups.values():
@@ -399,15 +400,10 @@ def perfect_discriminator_probes(generators: Sequence[torch.nn.Module], discrimi
         if it % grad_every == 0:
             measure(it)
         real = torch.stack([noisy(r, s.real()) for r, s in enumerate(streams)])  # (R, B, *event)
-        fake = fakes()
-        real_score, fake_score = d(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)  # (R, B) each
-        loss = objective.d_loss(real_score, fake_score)  # (R,)
-        opt.zero_grad()
-        loss.sum().backward()
-        diagnostics = opt.step()
-        logs["cross_entropy"].append(loss.detach() / 2)
-        logs["accuracy"].append(objective.metrics(real_score.detach(), fake_score.detach())["accuracy"])
-        for k, v in diagnostics.items():
+        m = d_step(d, opt, real, fake(), objective=objective, event_ndim=real.ndim - 2, fuse=True)  # train()'s step
+        logs["cross_entropy"].append(m["d_loss"] / 2)
+        logs["accuracy"].append(m["accuracy"])
+        for k, v in opt.last.items():
             logs[k].append(v)
     if start < iterations or not grads or grads[-1][0] != iterations:
         measure(iterations)
@@ -523,24 +519,6 @@ def climb_back(series: np.ndarray) -> tuple[float, int]:
     ratio = values / np.minimum.accumulate(values)
     at = int(np.nanargmax(ratio))
     return float(ratio[at]), at
-
-
-def adam_diagnosis(steps: pd.DataFrame, window: int, tail: float = 0.1) -> dict[str, float]:
-    """What the fresh discriminator's Adam did, from a probe's per-iteration ``steps``.
-
-    Returns the largest climb back of its running-average error (``climb``, at iteration ``climb_at``),
-    the fall of its loss-gradient norm from the first to the lowest running average (``grad_fall``), and
-    how many times Adam's step per unit gradient (update norm / gradient norm) grew from the first
-    ``tail`` of the run to just before the climb (``step_per_grad_growth``; to the last ``tail`` if none).
-    """
-    ce = running_mean(steps.cross_entropy.to_numpy(), window)
-    climb, at = climb_back(ce)
-    grad = running_mean(steps.d_grad_norm.to_numpy(), window)
-    ratio = running_mean((steps.update_norm / steps.d_grad_norm).to_numpy(), window)
-    k = max(1, int(round(len(ratio) * tail)))
-    before = ratio[max(at - window, 0)] if climb > 10 else ratio[-k:].mean()
-    return {"climb": climb, "climb_at": at, "grad_fall": float(grad[0] / grad.min()),
-            "step_per_grad_growth": float(before / ratio[:k].mean())}
 
 
 def adam_step_ceiling(settings: AdamSettings, n_params: int) -> float:
