@@ -168,40 +168,53 @@ def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callabl
             recipe (``batching.merge``; the variants may differ only in numbers). ``seconds`` then gives
             every variant the one shared training time.
     """
-    if together:
-        return _train_together(variants, build, toy, cfg, batch_size=batch_size, latent_dim=latent_dim,
-                               evaluate=evaluate, eval_every=eval_every, device=device, checkpoint_dir=checkpoint_dir,
-                               checkpoint_every=checkpoint_every, single_thread=single_thread)
     threads = torch.get_num_threads()
     if single_thread and torch.device(device).type == "cpu":
         torch.set_num_threads(1)
-    rows, records, seconds, diverged = [], {}, {}, {}
+    fit = dict(build=build, toy=toy, cfg=cfg, batch_size=batch_size, latent_dim=latent_dim, evaluate=evaluate,
+               eval_every=eval_every, device=device, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
     try:
-        for name, (recipe, seeds) in variants.items():
-            g, d = build(list(seeds))
-            st = streams.ToyStreams(toy, seeds, batch_size, latent_dim, device=device)
-            hook = train.Hook("eval", eval_every, lambda step, g, d, s: evaluate(step, g, s))
-            ckpt = None
-            if checkpoint_dir is not None:
-                ckpt = Path(checkpoint_dir) / f"{name.replace(' ', '_').replace('.', '')}_{seeds[0]}.pt"
-                ckpt.parent.mkdir(parents=True, exist_ok=True)
-            t0 = time.perf_counter()
-            result = train.train(g, d, st, cfg, hooks=[hook], checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                                 desc=name, **recipe.parts())
-            seconds[name] = time.perf_counter() - t0
-            records[name] = result.records["eval"]
-            diverged[name] = {seeds[i]: s for i, s in result.diverged.items()}
-            for step, values in sorted(records[name].items()):
-                for i, s in enumerate(seeds):
-                    rows.append({"variant": name, "seed": s, "step": step,
-                                 **{k: float(np.asarray(v)[i]) for k, v in values.items() if np.ndim(v) == 1}})
+        return _train_together(variants, **fit) if together else _train_each(variants, **fit)
     finally:
         torch.set_num_threads(threads)
+
+
+def _fit(name: str, recipe: Recipe, seeds: list[int], checkpoint_name: str, *, build, toy, cfg, batch_size,
+         latent_dim, evaluate, eval_every, device, checkpoint_dir, checkpoint_every) -> tuple[train.TrainResult, float]:
+    """One seed-batched model of ``recipe`` on ``seeds``, evaluated on the way; its result and seconds."""
+    g, d = build(list(seeds))
+    st = streams.ToyStreams(toy, seeds, batch_size, latent_dim, device=device)
+    hook = train.Hook("eval", eval_every, lambda step, g, d, s: evaluate(step, g, s))
+    ckpt = None
+    if checkpoint_dir is not None:  # the checkpoint's own signature refuses a changed recipe or seed list
+        ckpt = Path(checkpoint_dir) / checkpoint_name
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = train.train(g, d, st, cfg, hooks=[hook], checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                         desc=name, **recipe.parts())
+    return result, time.perf_counter() - t0
+
+
+def _rows(name: str, seeds: list[int], records: dict[int, dict]) -> list[dict]:
+    """The tidy rows of one variant: one per seed and evaluated step, its (S,) entries as columns."""
+    return [{"variant": name, "seed": s, "step": step,
+             **{k: float(np.asarray(v)[i]) for k, v in values.items() if np.ndim(v) == 1}}
+            for step, values in sorted(records.items()) for i, s in enumerate(seeds)]
+
+
+def _train_each(variants, **fit) -> VariantRuns:
+    """``train_variants``: one seed-batched model per variant."""
+    rows, records, seconds, diverged = [], {}, {}, {}
+    for name, (recipe, seeds) in variants.items():
+        result, seconds[name] = _fit(name, recipe, seeds, f"{name.replace(' ', '_').replace('.', '')}_{seeds[0]}.pt",
+                                     **fit)
+        records[name] = result.records["eval"]
+        diverged[name] = {seeds[i]: s for i, s in result.diverged.items()}
+        rows += _rows(name, seeds, records[name])
     return VariantRuns(pd.DataFrame(rows), records, seconds, diverged)
 
 
-def _train_together(variants, build, toy, cfg, *, batch_size, latent_dim, evaluate, eval_every, device,
-                    checkpoint_dir, checkpoint_every, single_thread) -> VariantRuns:
+def _train_together(variants, **fit) -> VariantRuns:
     """``train_variants(..., together=True)``: one model whose runs are every variant's seeds, in order."""
     from . import batching
 
@@ -209,33 +222,15 @@ def _train_together(variants, build, toy, cfg, *, batch_size, latent_dim, evalua
     seeds = [int(s) for name in names for s in variants[name][1]]
     bounds = np.cumsum([0] + [len(variants[name][1]) for name in names])  # variant i owns runs bounds[i]:bounds[i+1]
     recipe = batching.merge([(variants[name][0], len(variants[name][1])) for name in names])
-    threads = torch.get_num_threads()
-    if single_thread and torch.device(device).type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        g, d = build(seeds)
-        st = streams.ToyStreams(toy, seeds, batch_size, latent_dim, device=device)
-        hook = train.Hook("eval", eval_every, lambda step, g, d, s: evaluate(step, g, s))
-        ckpt = None
-        if checkpoint_dir is not None:  # the checkpoint's own signature refuses a changed recipe or seed list
-            ckpt = Path(checkpoint_dir) / f"together_{len(names)}variants_{seeds[0]}-{len(seeds)}runs.pt"
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        result = train.train(g, d, st, cfg, hooks=[hook], checkpoint=ckpt, checkpoint_every=checkpoint_every,
-                             desc="all variants", **recipe.parts())
-        wall = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(threads)
+    result, wall = _fit("all variants", recipe, seeds, f"together_{len(names)}variants_{seeds[0]}-{len(seeds)}runs.pt",
+                        **fit)
     rows, records, diverged = [], {}, {}
     for i, name in enumerate(names):
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         records[name] = {step: {k: (v[lo:hi] if np.ndim(v) >= 1 else v) for k, v in values.items()}
                          for step, values in result.records["eval"].items()}
         diverged[name] = {seeds[r]: s for r, s in result.diverged.items() if lo <= r < hi}
-        for step, values in sorted(records[name].items()):
-            for j, s in enumerate(seeds[lo:hi]):
-                rows.append({"variant": name, "seed": s, "step": step,
-                             **{k: float(np.asarray(v)[j]) for k, v in values.items() if np.ndim(v) == 1}})
+        rows += _rows(name, seeds[lo:hi], records[name])
     return VariantRuns(pd.DataFrame(rows), records, {name: wall for name in names}, diverged)
 
 
