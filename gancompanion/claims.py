@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .files import atomic_write_text
 from .scales import SCALES
 from .validation import choose
 
@@ -503,14 +504,6 @@ def claims_dir() -> Path:
 def record_path(claim_id: str, scale: str, seed: int, base: Path | None = None) -> Path:
     """A claim's record for one scale and seed: ``<base>/<scale>/seed<seed>/<id>.json``."""
     return (base if base is not None else claims_dir()) / scale / f"seed{int(seed)}" / f"{claim_id}.json"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _status(claim_id: str, passed) -> str:
