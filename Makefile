@@ -2,7 +2,7 @@
 #   make book SCALE=smoke|book|paper DEVICE=auto|cpu|cuda SEED=0 JOBS=<cores>  (chapters run at once)
 #   make test
 #   make install TORCH=cuda     (a CUDA build of torch from PyPI instead of the pinned CPU wheel)
-#   make bench                  (benchmarks/run.py; the PyPI peers go into a separate .venv-bench)
+#   make bench                  (benchmarks/run.py and parts_ch2.py; the PyPI peers go into a separate .venv-bench)
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -56,6 +56,8 @@ bench-env: $(BENCH_VENV)/.installed
 
 bench: install bench-env
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/parts_ch2.py --out benchmarks/results/parts_ch2-book.json
+	$(BIN)/python benchmarks/parts_ch2.py --scale paper --block 10 --rounds 5 --out benchmarks/results/parts_ch2-paper.json
 
 clean:
 	rm -rf _build book/chapters book/_generated

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import claims, plotting, streams, train
+from . import allocator, claims, plotting, streams, train
 from .device import pick_device, seed_everything
 from .parts import Recipe
 from .scales import SCALES
@@ -84,6 +84,7 @@ def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
     seed = check_seed(seed)
     dev = pick_device(device)
     threads = compute_threads()
+    allocator.keep_freed_memory()
     seed_everything(seed)
     plotting.use_style()
     chapter = Chapter(prefix, scale, seed, dev)

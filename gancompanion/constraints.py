@@ -101,7 +101,7 @@ class BatchedSpectralNorm(nn.Module):
 
     def _sigma(self, weight: Tensor) -> Tensor:
         """``v^T W u`` from the stored vectors, (S, 1, 1), in the graph of ``weight``."""
-        return (torch.bmm(self._v.unsqueeze(1), weight) * self._u.unsqueeze(1)).sum(-1, keepdim=True)
+        return torch.bmm(torch.bmm(self._v.unsqueeze(1), weight), self._u.unsqueeze(-1))
 
     def sigma(self, weight: Tensor) -> Tensor:
         """The estimate ``v^T W u`` from the stored vectors, per seed, (S,), in the graph of ``weight``."""
@@ -118,23 +118,22 @@ class _PowerIterationNormalise(torch.autograd.Function):
     """``W[s] / sigma_s`` after ``n`` power iterations from ``u``, as one autograd node (the seed-batched
     spectral norm's training-mode step; small matrices make the per-operation cost what matters).
 
-    Forward, per seed: ``a = W u``, ``v = a / |a|``, ``t = v^T W``, ``sigma = |t| = v^T W u'`` with
-    ``u' = t / |t|``. Backward with u and v held constant, as torch's ``spectral_norm``:
+    Forward, per seed and iteration: ``a = W u``, ``v = a / |a|``, ``t = v^T W``, ``sigma = |t| = v^T W u'``
+    with ``u' = t / |t|``. Backward with u and v held constant, as torch's ``spectral_norm``:
     ``d(W / sigma) / dW`` applied to ``g`` is ``(g - <g, W / sigma> v u'^T) / sigma``.
     Returns the normalised weight and the new ``v (S, in)``, ``u (S, out)``.
     """
 
     @staticmethod
     def forward(ctx, weight: Tensor, u: Tensor, n_power_iterations: int, eps: float):
-        u = u.unsqueeze(-1)  # (S, out, 1)
-        for _ in range(n_power_iterations - 1):
-            v = F.normalize(torch.bmm(weight, u), dim=1, eps=eps)
-            u = F.normalize(torch.bmm(weight.transpose(1, 2), v), dim=1, eps=eps)
-        a = torch.bmm(weight, u)  # (S, in, 1)
-        v = a / a.norm(dim=1, keepdim=True).clamp_min(eps)
-        t = torch.bmm(v.transpose(1, 2), weight)  # (S, 1, out)
-        sigma = t.norm(dim=2, keepdim=True).clamp_min(eps)  # (S, 1, 1)
-        u = t / sigma
+        u = u.unsqueeze(1)  # (S, 1, out)
+        for _ in range(n_power_iterations):
+            a = torch.bmm(u, weight.mT).mT  # W u, (S, in, 1), as (u^T W^T)^T: torch.bmm(weight, u), with a
+            # single output column, measured 2-4x slower on the CPU
+            v = a / torch.linalg.vector_norm(a, dim=1, keepdim=True).clamp_min_(eps)
+            t = torch.bmm(v.mT, weight)  # v^T W, (S, 1, out)
+            sigma = torch.linalg.vector_norm(t, dim=2, keepdim=True).clamp_min_(eps)  # (S, 1, 1)
+            u = t / sigma
         out = weight / sigma
         ctx.save_for_backward(out, v, u, sigma)
         v, u = v.squeeze(-1), u.squeeze(1)
@@ -144,8 +143,8 @@ class _PowerIterationNormalise(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad, _grad_v, _grad_u):
         out, v, u, sigma = ctx.saved_tensors
-        inner = (grad * out).sum(dim=(1, 2), keepdim=True)  # (S, 1, 1)
-        return (grad - inner * torch.bmm(v, u)) / sigma, None, None, None
+        inner = torch.bmm(grad.flatten(1).unsqueeze(1), out.flatten(1).unsqueeze(-1))  # <g, W / sigma>, (S, 1, 1)
+        return torch.addcmul(grad, inner * v, u, value=-1) / sigma, None, None, None  # v u^T by broadcasting
 
 
 class SpectralNorm:

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 
-from . import files
+from . import allocator, files
 from .objectives import Objective, get_objective
 from .parts import DOutput, DView, GView, describe, discriminate, needs_of, select
 from .progress import bar
@@ -272,6 +272,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     Returns:
         TrainResult with the history DataFrame, the hooks' records, and the runs that diverged.
     """
+    allocator.keep_freed_memory()  # a step's freed activations stay for the next step (no page faults)
     objective = get_objective(objective)
     parts = [*d_terms, *g_terms, *constraints]
     for c in constraints:
