@@ -79,3 +79,13 @@ def test_the_committed_results_hold_what_the_performance_page_reads():
         assert {"handwritten_over_gc", "gc_over_floor", "matmul_gflops", "flops"} <= set(res["toy"]["ratios"][v])
     assert set(res["toy"]["ratios"]["penalty_over_plain"]) == {"roth", "r1", "wgan_gp"}
     assert res["machine"]["torch"] and res["machine"]["cores"]
+
+
+def test_the_committed_constraint_costs_hold_what_the_performance_page_reads():
+    for scale in ("book", "paper"):
+        pc = json.loads((ROOT / "benchmarks" / "results" / f"parts_ch2-{scale}.json").read_text())
+        assert pc["scale"] == scale and {"seeds", "hidden", "depth", "batch_size"} <= set(pc)
+        assert set(pc["steps"]) == {"plain", "spectral norm", "weight clipping", "WGAN-GP"}
+        for rec in pc["steps"].values():
+            assert rec["ms_per_step"] > 0 and {"median", "min", "max"} <= set(rec["time_vs_plain"])
+        assert pc["steps"]["spectral norm"]["target"] == 1.15 and pc["steps"]["WGAN-GP"]["target"] == 1.6
