@@ -3,8 +3,8 @@
 A training step allocates and frees the same activations every step. glibc's ``malloc`` serves blocks
 above its mmap threshold (128 KiB at start) with fresh mappings, and trims freed heap above 128 KiB back
 to the OS, so every step faults its activations in again: about 100 minor page faults per step of the
-benchmark toy with Roth et al.'s regulariser (512 samples, 128 units), and about a tenth of its time
-(``benchmarks/``). PyTorch's CPU performance notes suggest jemalloc or tcmalloc for the same reason;
+benchmark toy with Roth et al.'s regulariser (512 samples, 128 units), 5-9 % of its time in side-by-side
+runs (``benchmarks/``). PyTorch's CPU performance notes suggest jemalloc or tcmalloc for the same reason;
 glibc's own ``mallopt`` does it here, with nothing to install. The numbers computed do not change.
 """
 
