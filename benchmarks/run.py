@@ -127,19 +127,17 @@ def worker_record(w: Worker) -> dict:
 
 def section_toy(args, log) -> dict:
     variants = ("plain", "roth", "wgan_gp")
-    # Timed in this order (rotated each round): a variant's loops one after another, so that the ratios
-    # of a round compare blocks timed seconds apart at most (this machine's speed drifts within seconds).
     workers: dict[str, Worker] = {}
-    for v in variants:
+    for v in (*variants, "r1"):
         workers[f"gancompanion/{v}"] = Worker(f"gancompanion/{v}", {"impl": "gancompanion", "variant": v})
-        workers[f"floor/{v}"] = Worker(f"floor/{v}", {"impl": "floor", "variant": v})
+    for v in variants:
         workers[f"handwritten/{v}"] = Worker(f"handwritten/{v}", {"impl": "handwritten", "variant": v})
+        workers[f"floor/{v}"] = Worker(f"floor/{v}", {"impl": "floor", "variant": v})
         workers[f"floor_matmul/{v}"] = Worker(f"floor_matmul/{v}", {"impl": "floor", "variant": v, "part": "matmul"})
-        if args.baseline:  # the same library at another commit, timed side by side (a refactor's before/after)
+    if args.baseline:  # the same library at another commit, timed side by side (a refactor's before/after)
+        for v in variants:
             workers[f"baseline/{v}"] = Worker(f"baseline/{v}", {"impl": "gancompanion", "variant": v},
                                               tree=Path(args.baseline))
-        if v == "roth":
-            workers["gancompanion/r1"] = Worker("gancompanion/r1", {"impl": "gancompanion", "variant": "r1"})
     peers = peer_status(args)
     from peers.adapters import EXPRESSIBLE
     for p in PEERS:
@@ -151,8 +149,10 @@ def section_toy(args, log) -> dict:
                 if w.error:
                     peers[p]["variants"][v]["error"] = w.error
                 workers[f"{p}/{v}"] = w
+    # Timed in this order (rotated each round): a variant's loops one after another (R1 with Roth), so that
+    # a round's ratios compare blocks timed seconds apart at most (this machine's speed drifts within seconds).
     group = {v: i for i, v in enumerate(variants)} | {"r1": variants.index("roth")}
-    workers = dict(sorted(workers.items(), key=lambda kv: group[kv[0].split("/")[1]]))  # the peers join their variant
+    workers = dict(sorted(workers.items(), key=lambda kv: group[kv[0].split("/")[1]]))
     log("toy: " + ", ".join(k for k, w in workers.items() if w.error is None))
     interleave(workers, args.rounds, log)
     out = {"threads": 1, "seeds": 1, "batch": 512, "width": 128, "rounds": args.rounds, "peers": peers,

@@ -29,6 +29,14 @@ def squared_norm(grad: Tensor, event_ndim: int) -> Tensor:
     return grad.pow(2).flatten(start_dim=grad.ndim - event_ndim).sum(-1)
 
 
+def _from_norms(kind: str, d_real, d_fake, g_real, g_fake, weight) -> Tensor:
+    """Roth's, R1 or R2 from D's outputs and the squared input-gradient norms, each (*runs, B) (the terms a
+    penalty does not use may be None)."""
+    if kind == "roth":
+        return 0.5 * weight * (((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1))
+    return 0.5 * weight * (g_real if kind == "r1" else g_fake).mean(-1)
+
+
 def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor, event_ndim: int,
             weight: float, **_) -> Tensor:
     """Roth et al. (2017) JS regulariser, (gamma/2) * Omega with D = sigmoid(phi):
@@ -40,19 +48,18 @@ def roth_js(real: Tensor, fake: Tensor, real_logits: Tensor, fake_logits: Tensor
     # One backward pass gives both input gradients: the real logits do not depend on the fake
     # inputs, nor the fake logits on the real ones (they come from separate calls of D).
     grad_real, grad_fake = torch.autograd.grad(real_logits.sum() + fake_logits.sum(), (real, fake), create_graph=True)
-    g_real, g_fake = squared_norm(grad_real, event_ndim), squared_norm(grad_fake, event_ndim)
-    omega = ((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1)
-    return 0.5 * weight * omega
+    return _from_norms("roth", d_real, d_fake, squared_norm(grad_real, event_ndim), squared_norm(grad_fake, event_ndim),
+                       weight)
 
 
 def r1(real: Tensor, real_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
     """R1 (Mescheder et al. 2018, eq. 9): ``(gamma/2) E_P |grad phi(x)|^2``, zero-centred, on real data."""
-    return 0.5 * weight * squared_norm(input_gradient(real_logits, real), event_ndim).mean(-1)
+    return _from_norms("r1", None, None, squared_norm(input_gradient(real_logits, real), event_ndim), None, weight)
 
 
 def r2(fake: Tensor, fake_logits: Tensor, event_ndim: int, weight: float, **_) -> Tensor:
     """R2 (Mescheder et al. 2018, eq. 10): ``(gamma/2) E_Q |grad phi(x~)|^2``, on generated samples."""
-    return 0.5 * weight * squared_norm(input_gradient(fake_logits, fake), event_ndim).mean(-1)
+    return _from_norms("r2", None, None, None, squared_norm(input_gradient(fake_logits, fake), event_ndim), weight)
 
 
 def wgan_gp(real: Tensor, fake: Tensor, event_ndim: int, weight: float, d: Callable, uniform: Callable,
@@ -109,21 +116,18 @@ class Penalty:
     def __repr__(self) -> str:
         return f"Penalty({self.kind!r}, weight={self.weight!r}, schedule={self.schedule!r}, decay={self.decay!r})"
 
-    def __call__(self, v, step: int, total: int) -> Tensor:
+    def weight_at(self, like: Tensor, step: int, total: int):
+        """The weight at ``step`` of ``total``: a float, or one per run shaped like ``like``'s runs axes."""
         factor = anneal(1.0, step, total, self.schedule, self.decay)  # a Python float: no host read
-        weight = per_run(self.weight, v.real_out.score, 0)
+        return per_run(self.weight, like, 0) * factor
+
+    def __call__(self, v, step: int, total: int) -> Tensor:
         return self.fn(real=v.real, fake=v.fake, real_logits=v.real_out.score, fake_logits=v.fake_out.score,
-                       event_ndim=v.event_ndim, weight=weight * factor, d=v.d, uniform=v.streams.uniform)
+                       event_ndim=v.event_ndim, weight=self.weight_at(v.real_out.score, step, total), d=v.d,
+                       uniform=v.streams.uniform)
 
 
 SHARED_GRADIENT = ("roth", "r1", "r2")  # the penalties that are functions of the logit's input gradients
-
-
-def _from_norms(kind: str, d_real: Tensor, d_fake: Tensor, g_real: Tensor, g_fake: Tensor, weight) -> Tensor:
-    """One of ``SHARED_GRADIENT`` from D's outputs and squared input-gradient norms, each (*runs, B)."""
-    if kind == "roth":  # the same expression as ``roth_js``
-        return 0.5 * weight * (((1 - d_real) ** 2 * g_real).mean(-1) + (d_fake**2 * g_fake).mean(-1))
-    return 0.5 * weight * (g_real if kind == "r1" else g_fake).mean(-1)
 
 
 class Penalties:
@@ -156,6 +160,5 @@ class Penalties:
         d_real, d_fake = torch.sigmoid(v.real_out.score), torch.sigmoid(v.fake_out.score)
         out = 0
         for p in self.penalties:
-            weight = per_run(p.weight, v.real_out.score, 0) * anneal(1.0, step, total, p.schedule, p.decay)
-            out = out + _from_norms(p.kind, d_real, d_fake, g_real, g_fake, weight)
+            out = out + _from_norms(p.kind, d_real, d_fake, g_real, g_fake, p.weight_at(v.real_out.score, step, total))
         return out
