@@ -8,8 +8,8 @@ Each is a small unit with ``name``, ``prepare(d)`` (once, before the optimisers 
 - ``SpectralNorm(n_power_iterations)``: every weight is divided by its largest singular value,
   estimated by power iteration with a persistent vector ``u`` (Miyato et al. 2018, Algorithm 1: one
   iteration per update). A seed-batched layer (``nets.SeedBatchedLinear``, weight ``(S, in, out)``)
-  gets one normalisation *per seed*; plain ``nn.Linear`` / ``nn.Conv2d`` use torch's own
-  ``torch.nn.utils.parametrizations.spectral_norm``.
+  becomes a ``SpectrallyNormalisedLinear``, one normalisation *per seed*; plain ``nn.Linear`` /
+  ``nn.Conv2d`` use torch's own ``torch.nn.utils.parametrizations.spectral_norm``.
 """
 
 from __future__ import annotations
@@ -71,87 +71,80 @@ class WeightClip:
         return f"WeightClip(c={self.c!r})"
 
 
-class BatchedSpectralNorm(nn.Module):
-    """Parametrisation ``W[s] -> W[s] / sigma_s`` of an ``(S, in, out)`` weight, one sigma per seed.
+class SpectrallyNormalisedLinear(SeedBatchedLinear):
+    """A ``nets.SeedBatchedLinear`` whose weight ``(S, in, out)`` is divided, per seed, by its largest
+    singular value (Miyato et al. 2018, Algorithm 1); ``SpectralNorm.prepare`` turns layers into it.
 
-    ``sigma_s = v_s^T W[s] u_s`` from a power iteration on each ``W[s]`` whose vectors ``u (S, out)``
-    and ``v (S, in)`` persist between calls (Miyato et al. 2018, Algorithm 1). In training mode every
-    access runs ``n_power_iterations`` iterations first, ``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``;
-    in eval mode the stored vectors are used as they are. As in torch's ``spectral_norm``, the
-    gradient treats u and v as constants. As torch's ``spectral_norm`` (which plain layers get), every
-    forward pass in training mode makes an iteration: with one D step per G step, that is one in D's
-    update and one in G's.
+    ``sigma_s = v_s^T W[s] u_s`` from a power iteration on each ``W[s]`` whose vectors ``u (S, 1, out)``
+    and ``v (S, 1, in)`` persist between calls. In training mode every forward pass runs
+    ``n_power_iterations`` iterations first, ``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``, as torch's
+    ``spectral_norm`` (which plain layers get) does: with one D step per G step, that is one in D's
+    update and one in G's. In eval mode the stored vectors are used as they are. As in torch, the
+    gradient treats u and v as constants (``sigma = v^T W u`` is in the graph of W, u and v are not).
+    ``weight`` stays the raw parameter and ``normalised_weight()`` is what the layer uses: on small
+    seed-batched nets, torch's parametrisation machinery cost more than the iteration itself.
     """
 
-    def __init__(self, weight: Tensor, n_power_iterations: int = 1, eps: float = 1e-12):
-        super().__init__()
-        if weight.ndim != 3:
-            raise ValueError(f"weight must be (S, in, out), got shape {tuple(weight.shape)}")
-        self.n_power_iterations = positive_int("n_power_iterations", n_power_iterations)
-        self.eps = eps
-        s, fan_in, fan_out = weight.shape
+    @classmethod
+    def convert(cls, layer: SeedBatchedLinear, n_power_iterations: int = 1, eps: float = 1e-12):
+        """Turn ``layer`` (in place: same parameters, same module) into a spectrally normalised one."""
+        n_power_iterations = positive_int("n_power_iterations", n_power_iterations)
+        layer.__class__ = cls
+        layer.n_power_iterations, layer.eps = n_power_iterations, eps
+        w = layer.weight.detach()
         gen = torch.Generator().manual_seed(0)  # u's start does not matter; a fixed one keeps runs reproducible
-        w = weight.detach()
-        u = F.normalize(torch.randn(s, fan_out, generator=gen).to(w), dim=-1, eps=eps)
-        for _ in range(15):  # start near the top singular vectors, as torch does
-            v = F.normalize((w @ u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=eps)
-            u = F.normalize((v.unsqueeze(1) @ w).squeeze(1), dim=-1, eps=eps)
-        self.register_buffer("_u", u)
-        self.register_buffer("_v", v)
+        u = F.normalize(torch.randn(w.shape[0], 1, w.shape[2], generator=gen).to(w), dim=-1, eps=eps)
+        v, u, _ = _power_iteration(w, u, 15, eps)  # start near the top singular vectors, as torch does
+        layer.register_buffer("_u", u)
+        layer.register_buffer("_v", v)
+        return layer
 
     def _sigma(self, weight: Tensor) -> Tensor:
         """``v^T W u`` from the stored vectors, (S, 1, 1), in the graph of ``weight``."""
-        return torch.bmm(torch.bmm(self._v.unsqueeze(1), weight), self._u.unsqueeze(-1))
+        return torch.bmm(torch.bmm(self._v, weight), self._u.mT)
 
-    def sigma(self, weight: Tensor) -> Tensor:
-        """The estimate ``v^T W u`` from the stored vectors, per seed, (S,), in the graph of ``weight``."""
-        return self._sigma(weight).reshape(-1)
+    def sigma(self) -> Tensor:
+        """The estimate ``v^T W u`` of each seed's largest singular value from the stored vectors, (S,)."""
+        return self._sigma(self.weight).reshape(-1)
 
-    def forward(self, weight: Tensor) -> Tensor:
+    def normalised_weight(self) -> Tensor:
+        weight = self.weight
         if not self.training:
             return weight / self._sigma(weight)
-        out, self._v, self._u = _PowerIterationNormalise.apply(weight, self._u, self.n_power_iterations, self.eps)
-        return out
+        v, u, sigma = _power_iteration(weight, self._u, self.n_power_iterations, self.eps)
+        self._buffers["_v"], self._buffers["_u"] = v, u  # new tensors: graphs that saved the old ones stay valid
+        if weight.requires_grad and torch.is_grad_enabled():
+            sigma = torch.bmm(torch.bmm(v, weight), u.mT)  # the same v^T W u, now in the graph of W
+        return weight / sigma
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias, x, self.normalised_weight())
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, spectral_norm(n_power_iterations={self.n_power_iterations})"
 
 
-class _PowerIterationNormalise(torch.autograd.Function):
-    """``W[s] / sigma_s`` after ``n`` power iterations from ``u``, as one autograd node (the seed-batched
-    spectral norm's training-mode step; small matrices make the per-operation cost what matters).
-
-    Forward, per seed and iteration: ``a = W u``, ``v = a / |a|``, ``t = v^T W``, ``sigma = |t| = v^T W u'``
-    with ``u' = t / |t|``. Backward with u and v held constant, as torch's ``spectral_norm``:
-    ``d(W / sigma) / dW`` applied to ``g`` is ``(g - <g, W / sigma> v u'^T) / sigma``.
-    Returns the normalised weight and the new ``v (S, in)``, ``u (S, out)``.
-    """
-
-    @staticmethod
-    def forward(ctx, weight: Tensor, u: Tensor, n_power_iterations: int, eps: float):
-        u = u.unsqueeze(1)  # (S, 1, out)
-        for _ in range(n_power_iterations):
-            a = torch.bmm(u, weight.mT).mT  # W u, (S, in, 1), as (u^T W^T)^T: torch.bmm(weight, u), with a
-            # single output column, measured 2-4x slower on the CPU
-            v = a / torch.linalg.vector_norm(a, dim=1, keepdim=True).clamp_min_(eps)
-            t = torch.bmm(v.mT, weight)  # v^T W, (S, 1, out)
-            sigma = torch.linalg.vector_norm(t, dim=2, keepdim=True).clamp_min_(eps)  # (S, 1, 1)
+def _power_iteration(weight: Tensor, u: Tensor, n: int, eps: float):
+    """``n`` iterations ``v = W u / |W u|``, ``u = W^T v / |W^T v|`` on each ``W[s]`` (no gradient), from
+    ``u (S, 1, out)``; returns ``v (S, 1, in)``, ``u (S, 1, out)`` and ``sigma = |W^T v| = v^T W u``, (S, 1, 1)."""
+    with torch.no_grad():
+        for _ in range(n):
+            a = torch.bmm(u, weight.mT)  # (W u)^T as u^T W^T: torch.bmm(weight, u), with a single output
+            # column, measured 2-4x slower on the CPU
+            v = a / torch.linalg.vector_norm(a, dim=2, keepdim=True).clamp_min_(eps)
+            t = torch.bmm(v, weight)  # v^T W, (S, 1, out)
+            sigma = torch.linalg.vector_norm(t, dim=2, keepdim=True).clamp_min_(eps)
             u = t / sigma
-        out = weight / sigma
-        ctx.save_for_backward(out, v, u, sigma)
-        v, u = v.squeeze(-1), u.squeeze(1)
-        ctx.mark_non_differentiable(v, u)
-        return out, v, u
-
-    @staticmethod
-    def backward(ctx, grad, _grad_v, _grad_u):
-        out, v, u, sigma = ctx.saved_tensors
-        inner = torch.bmm(grad.flatten(1).unsqueeze(1), out.flatten(1).unsqueeze(-1))  # <g, W / sigma>, (S, 1, 1)
-        return torch.addcmul(grad, inner * v, u, value=-1) / sigma, None, None, None  # v u^T by broadcasting
+    return v, u, sigma
 
 
 class SpectralNorm:
     """Spectral normalisation of every linear and convolutional layer of D (Miyato et al. 2018).
 
-    ``prepare`` registers the parametrisations (idempotent: a layer already normalised is left alone);
-    the weights are then normalised in every forward pass, so ``after_step`` has nothing to do.
+    ``prepare`` turns each seed-batched layer into a ``SpectrallyNormalisedLinear`` and gives plain
+    ``nn.Linear`` / ``nn.Conv2d`` torch's parametrisation (idempotent: a layer already normalised is
+    left alone); the weights are then normalised in every forward pass, so ``after_step`` has nothing
+    to do.
     """
 
     def __init__(self, n_power_iterations: int = 1):
@@ -163,30 +156,42 @@ class SpectralNorm:
             if has_spectral_norm(module):
                 continue
             if isinstance(module, SeedBatchedLinear):
-                parametrize.register_parametrization(
-                    module, "weight", BatchedSpectralNorm(module.weight.detach(), self.n_power_iterations))
+                SpectrallyNormalisedLinear.convert(module, self.n_power_iterations)
             elif isinstance(module, (nn.Linear, nn.Conv2d)):
                 nn.utils.parametrizations.spectral_norm(module, n_power_iterations=self.n_power_iterations)
 
     def after_step(self, d: nn.Module) -> None:
-        """Nothing to do: the parametrisation normalises the weights whenever they are used."""
+        """Nothing to do: the layers normalise their weights whenever they are used."""
 
     def __repr__(self) -> str:
         return f"SpectralNorm(n_power_iterations={self.n_power_iterations})"
 
 
-def _sn_parametrization(module: nn.Module):
+def _torch_sn_parametrization(module: nn.Module):
     if not parametrize.is_parametrized(module, "weight"):
         return None
     for p in module.parametrizations.weight:
-        if isinstance(p, BatchedSpectralNorm) or type(p).__name__ == "_SpectralNorm":
+        if type(p).__name__ == "_SpectralNorm":
             return p
     return None
 
 
 def has_spectral_norm(module: nn.Module) -> bool:
-    """Whether ``module``'s weight carries a spectral-norm parametrisation (ours or torch's)."""
-    return _sn_parametrization(module) is not None
+    """Whether ``module``'s weight is spectrally normalised (by ours or by torch's parametrisation)."""
+    return isinstance(module, SpectrallyNormalisedLinear) or _torch_sn_parametrization(module) is not None
+
+
+def raw_weight(module: nn.Module) -> Tensor:
+    """The weight parameter the optimiser moves, before any normalisation."""
+    if parametrize.is_parametrized(module, "weight"):
+        return module.parametrizations.weight.original
+    return module.weight
+
+
+def used_weight(module: nn.Module) -> Tensor:
+    """The weight the layer computes with (normalised where it is; in training mode a spectrally
+    normalised layer makes one more power iteration to get it)."""
+    return module.normalised_weight() if isinstance(module, SpectrallyNormalisedLinear) else module.weight
 
 
 @torch.no_grad()
@@ -197,26 +202,23 @@ def spectral_norm_estimate(module: nn.Module) -> Tensor:
     0-d tensor for a plain ``nn.Linear`` / ``nn.Conv2d`` (torch's ``u^T W v`` on the weight reshaped
     to ``(out, -1)``).
     """
-    p = _sn_parametrization(module)
+    if isinstance(module, SpectrallyNormalisedLinear):
+        return module.sigma()
+    p = _torch_sn_parametrization(module)
     if p is None:
-        raise ValueError(f"module {module.__class__.__name__} has no spectral-norm parametrisation; "
+        raise ValueError(f"module {module.__class__.__name__} has no spectral normalisation; "
                          "call SpectralNorm().prepare(net) first")
-    weight = module.parametrizations.weight.original
-    if isinstance(p, BatchedSpectralNorm):
-        return p.sigma(weight)
+    weight = raw_weight(module)
     w = weight.flatten(1) if p.dim == 0 else weight.transpose(0, p.dim).flatten(1)
     return torch.vdot(p._u, torch.mv(w, p._v))
 
 
 def spectral_norm_exact(module: nn.Module, normalised: bool = False) -> Tensor:
     """The largest singular value by SVD (``torch.linalg.matrix_norm(ord=2)``) of the raw weight, or of
-    the weight the layer actually uses (``normalised=True``); ``(S,)`` for a seed-batched layer."""
+    the weight the layer actually uses (``normalised=True``; call it in eval mode to leave the stored
+    vectors where they are); ``(S,)`` for a seed-batched layer."""
     with torch.no_grad():
-        if normalised:
-            weight = module.weight  # evaluates the parametrisation (in eval mode: no new iteration)
-        else:
-            weight = module.parametrizations.weight.original if parametrize.is_parametrized(module, "weight") \
-                else module.weight
+        weight = used_weight(module) if normalised else raw_weight(module)
         mat = weight if weight.ndim == 3 else weight.flatten(1)
         return torch.linalg.matrix_norm(mat.double(), ord=2).to(weight.dtype)
 

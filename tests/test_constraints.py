@@ -11,21 +11,21 @@ def _d(seeds=(0, 1, 2), hidden=(16, 16), activation="relu"):
 
 
 def _update(layer):
-    """Access the weight after a (null) in-place update: one power iteration."""
-    with torch.no_grad():
-        layer.parametrizations.weight.original.add_(0.0)
-    return layer.weight
+    """The weight the layer uses in training mode: one power iteration, then W / sigma."""
+    return layer.normalised_weight()
 
 
 def test_batched_sn_matches_torch_spectral_norm_per_seed():
     d = _d()
     C.SpectralNorm(1).prepare(d)
     layer = d[0]
-    p = layer.parametrizations.weight[0]
-    raw = layer.parametrizations.weight.original.detach()
-    u0, v0 = p._u.clone(), p._v.clone()
+    assert isinstance(layer, C.SpectrallyNormalisedLinear) and isinstance(layer, nets.SeedBatchedLinear)
+    raw = layer.weight.detach()
+    u0, v0 = layer._u.clone(), layer._v.clone()
     ours_all = _update(layer)  # one power iteration for every seed, then W / sigma
-    again = layer.weight  # no update in between: the same vectors, no new iteration
+    layer.eval()
+    again = layer.normalised_weight()  # eval mode: the same vectors, no new iteration
+    layer.train()
     assert torch.allclose(again, ours_all)
     for s in range(raw.shape[0]):
         ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
@@ -34,24 +34,23 @@ def test_batched_sn_matches_torch_spectral_norm_per_seed():
         nn.utils.parametrizations.spectral_norm(ref, n_power_iterations=1)
         tp = ref.parametrizations.weight[0]
         with torch.no_grad():  # the same starting vectors: torch's u is our u, its v our v
-            tp._u.copy_(u0[s])
-            tp._v.copy_(v0[s])
+            tp._u.copy_(u0[s, 0])
+            tp._v.copy_(v0[s, 0])
         ours = ours_all[s]
         theirs = ref.weight.T
         assert torch.allclose(ours, theirs, atol=1e-6)
 
 
 def test_batched_sn_gradient_matches_torch_spectral_norm_per_seed():
-    """Our one autograd node against torch's parametrisation: with the vectors of our iteration (Miyato et al.'s
-    Algorithm 1 order: v from u, then u from v) given to torch in eval mode, the same W / sigma and the same
-    gradient, u and v held constant."""
+    """Ours against torch's parametrisation: with the vectors of our iteration (Miyato et al.'s Algorithm 1
+    order: v from u, then u from v) given to torch in eval mode, the same W / sigma and the same gradient,
+    u and v held constant."""
     d = _d()
     C.SpectralNorm(1).prepare(d)
     layer = d[0]
-    p = layer.parametrizations.weight[0]
-    raw = layer.parametrizations.weight.original
+    raw = layer.weight
     g = torch.randn_like(raw)
-    ours = layer.weight  # training mode: one iteration, then W / sigma
+    ours = layer.normalised_weight()  # training mode: one iteration, then W / sigma
     (grad,) = torch.autograd.grad((ours * g).sum(), raw)
     for s in range(raw.shape[0]):
         ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
@@ -60,8 +59,8 @@ def test_batched_sn_gradient_matches_torch_spectral_norm_per_seed():
         nn.utils.parametrizations.spectral_norm(ref, n_power_iterations=1)
         tp = ref.parametrizations.weight[0]
         with torch.no_grad():  # torch's u (out) is our u, its v (in) our v
-            tp._u.copy_(p._u[s])
-            tp._v.copy_(p._v[s])
+            tp._u.copy_(layer._u[s, 0])
+            tp._v.copy_(layer._v[s, 0])
         ref.eval()
         original = ref.parametrizations.weight.original
         theirs = ref.weight
@@ -77,7 +76,7 @@ def test_estimate_converges_to_svd_per_seed():
     for _ in range(200):
         _update(layer)
     est = C.spectral_norm_estimate(layer)
-    raw = layer.parametrizations.weight.original.detach()
+    raw = layer.weight.detach()
     exact = torch.linalg.matrix_norm(raw.double(), ord=2).float()
     svd = torch.stack([torch.linalg.svdvals(w)[0] for w in raw])
     assert est.shape == (4,)
@@ -93,7 +92,7 @@ def test_sn_gradient_within_lipschitz_bound_and_trains():
     d = _d(seeds=(0, 1))
     C.SpectralNorm(1).prepare(d)
     opt = torch.optim.Adam(d.parameters(), lr=1e-2)
-    for _ in range(20):  # the parametrisation works inside training
+    for _ in range(20):  # the normalisation works inside training
         loss = -d(torch.randn(2, 64, 2)).mean()
         opt.zero_grad(), loss.backward(), opt.step()
     d.eval()
@@ -109,8 +108,9 @@ def test_prepare_is_idempotent_and_plain_modules_use_torch():
     d = _d()
     sn = C.SpectralNorm()
     sn.prepare(d)
-    sn.prepare(d)
-    assert len(d[0].parametrizations.weight) == 1
+    u = d[0]._u.clone()
+    sn.prepare(d)  # a second prepare leaves the layer as it is: no new start for u
+    assert torch.equal(d[0]._u, u) and type(d[0]) is C.SpectrallyNormalisedLinear
     lin = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     sn.prepare(lin)
     assert C.has_spectral_norm(lin[0]) and C.has_spectral_norm(lin[2])
@@ -143,7 +143,7 @@ def test_bad_input_names_the_parameter(make, match):
 def test_registry():
     assert isinstance(C.get_constraint("weight_clip", c=0.1), C.WeightClip)
     assert C.get_constraint("spectral_norm", n_power_iterations=2).n_power_iterations == 2
-    with pytest.raises(ValueError, match="spectral-norm"):
+    with pytest.raises(ValueError, match="no spectral normalisation"):
         C.spectral_norm_estimate(nn.Linear(2, 2))
 
 
@@ -165,19 +165,31 @@ def test_iterates_in_training_only_and_graphs_stay_valid():
     d = _d(seeds=(0, 1))
     C.SpectralNorm(1).prepare(d)
     layer = d[0]
-    p = layer.parametrizations.weight[0]
     x = torch.randn(2, 8, 2, requires_grad=True)
     a, b = d(x).sum(), d(x * 2).sum()  # two calls before any backward (as the gradient penalty makes)
     (a + b).backward()  # no error: the vectors were replaced, not modified in place
-    u1 = p._u.clone()
+    u1 = layer._u.clone()
     d.eval()  # eval mode: the stored vectors, no new iteration
-    raw = layer.parametrizations.weight.original
-    assert torch.allclose(layer.weight, raw / p.sigma(raw)[:, None, None])
-    assert torch.equal(p._u, u1)
+    assert torch.allclose(layer.normalised_weight(), layer.weight / layer.sigma()[:, None, None])
+    assert torch.allclose(C.used_weight(layer), layer.normalised_weight())
+    d(x)
+    assert torch.equal(layer._u, u1)
     d.train()
     d.requires_grad_(False)  # as in the generator's step: still an iteration, as torch's spectral_norm does
-    layer.weight
-    assert not torch.equal(p._u, u1)
+    d(x)
+    assert not torch.equal(layer._u, u1)
+
+
+def test_normalised_layers_keep_their_state_in_a_state_dict():
+    """u and v are buffers: a checkpoint carries them, and a net loaded from it iterates from there."""
+    d, e = _d(seeds=(0, 1)), _d(seeds=(0, 1))
+    for net in (d, e):
+        C.SpectralNorm(1).prepare(net)
+    for _ in range(5):
+        d(torch.randn(2, 8, 2))
+    e.load_state_dict(d.state_dict())
+    x = torch.randn(2, 8, 2)
+    assert torch.equal(d(x), e(x)) and torch.equal(d[2]._u, e[2]._u)
 
 
 def test_tracks_svd_under_fused_adam():
