@@ -92,8 +92,9 @@ class SpectrallyNormalisedLinear(SeedBatchedLinear):
         layer.__class__ = cls
         layer.n_power_iterations, layer.eps = n_power_iterations, eps
         w = layer.weight.detach()
-        gen = torch.Generator().manual_seed(0)  # u's start does not matter; a fixed one keeps runs reproducible
-        u = F.normalize(torch.randn(w.shape[0], 1, w.shape[2], generator=gen).to(w), dim=-1, eps=eps)
+        gen = torch.Generator().manual_seed(0)  # u's start does not matter; one fixed start for every run keeps
+        # runs reproducible, and a run's vectors the same whether it trains alone or beside others
+        u = F.normalize(torch.randn(1, 1, w.shape[2], generator=gen).to(w), dim=-1, eps=eps).expand(w.shape[0], 1, -1)
         v, u, _ = _power_iteration(w, u, 15, eps)  # start near the top singular vectors, as torch does
         layer.register_buffer("_u", u)
         layer.register_buffer("_v", v)

@@ -20,6 +20,9 @@ def test_batched_sn_matches_torch_spectral_norm_per_seed():
     C.SpectralNorm(1).prepare(d)
     layer = d[0]
     assert isinstance(layer, C.SpectrallyNormalisedLinear) and isinstance(layer, nets.SeedBatchedLinear)
+    with torch.no_grad():  # to convergence: torch iterates u from v first, we v from u, equal only there
+        for _ in range(300):
+            _update(layer)
     raw = layer.weight.detach()
     u0, v0 = layer._u.clone(), layer._v.clone()
     ours_all = _update(layer)  # one power iteration for every seed, then W / sigma

@@ -27,6 +27,7 @@ R1 = dict(d_terms=[Penalty("r1", 1.0)])
 NOISE_LINEAR = dict(noise=InstanceNoise(0.2, "linear"))
 WGAN_GP = dict(objective="wgan", d_terms=[Penalty("wgan_gp", 1.0)], cfg=dict(n_dis=2))
 WGAN_CLIP = dict(objective="wgan", constraints=[constraints.WeightClip(0.01)])
+SN_HINGE = dict(objective="hinge", constraints=[constraints.SpectralNorm(1)])
 
 
 def _split(variant):
@@ -49,7 +50,7 @@ def test_history_columns_are_named_for_what_the_parts_return():
     assert list(wgan.history.columns) == ["step", "run", "d_loss", "penalty", "critic_real", "critic_fake", "g_loss"]
 
 
-@pytest.mark.parametrize("variant", [dict(), ROTH_NOISE, ROTH_ANNEALED, R1, NOISE_LINEAR, WGAN_GP, WGAN_CLIP])
+@pytest.mark.parametrize("variant", [dict(), ROTH_NOISE, ROTH_ANNEALED, R1, NOISE_LINEAR, WGAN_GP, WGAN_CLIP, SN_HINGE])
 def test_seeds_trained_together_equal_seeds_trained_alone(variant):
     options, variant = _split(variant)
     cfg = train.TrainConfig(steps=20, log_every=5, lr_d=1e-3, lr_g=1e-3, **options)
@@ -72,19 +73,19 @@ def test_samples_hook_records_at_fixed_steps():
     assert result.records["samples"][5].shape == (2, 7, 2)
 
 
-def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("variant", [dict(noise=InstanceNoise(0.05)), SN_HINGE], ids=["noise", "spectral norm"])
+def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path, variant):
     cfg = train.TrainConfig(steps=20, log_every=5, lr_d=1e-3, lr_g=1e-3)
-    full, g_full, _ = _run([1], cfg, noise=InstanceNoise(0.05))
+    full, g_full, _ = _run([1], cfg, **variant)
 
     def stop_at_15(step, g, d, s):
         if step == 15:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _run([1], cfg, hooks=[train.Hook("stop", 1, stop_at_15)], checkpoint=tmp_path / "run.pt",
-             noise=InstanceNoise(0.05))
+        _run([1], cfg, hooks=[train.Hook("stop", 1, stop_at_15)], checkpoint=tmp_path / "run.pt", **variant)
     assert (tmp_path / "run.pt").exists()
-    resumed, g_res, _ = _run([1], cfg, checkpoint=tmp_path / "run.pt", noise=InstanceNoise(0.05))
+    resumed, g_res, _ = _run([1], cfg, checkpoint=tmp_path / "run.pt", **variant)
     for p, q in zip(g_full.parameters(), g_res.parameters()):
         assert torch.equal(p, q)
     assert resumed.history.d_loss.tolist() == full.history.d_loss.tolist()
