@@ -169,6 +169,7 @@ def section_toy(args, log) -> dict:
         if f"baseline/{v}" in workers:
             r["baseline_over_gc"] = paired(workers[f"baseline/{v}"], gc[v])  # > 1: faster than the baseline
             r["handwritten_over_baseline"] = paired(workers[f"handwritten/{v}"], workers[f"baseline/{v}"])
+            r["baseline_over_floor"] = paired(workers[f"baseline/{v}"], workers[f"floor/{v}"])  # the floor before
         fl = workers[f"floor_matmul/{v}"]
         if fl.error is None:
             r["matmul_gflops"] = fl.info["flops"] / statistics.median(fl.times) / 1e9
