@@ -289,11 +289,16 @@ class _KernelInterrupt:
     """While a kernel runs: the first SIGINT interrupts the running cell; one a second later stops at once.
 
     Several SIGINTs within a second count as one (a terminal's Ctrl-C reaches every process of its
-    group, and the parent of a pool of workers forwards it too).
+    group, and the parent of a pool of workers forwards it too). A kernel ignores SIGINT between cells
+    (and while it starts), so after the first one the kernel is interrupted again every ``repeat_s``
+    seconds until the chapter stops: the next cell to start is the one interrupted.
     """
+
+    repeat_s = 0.5
 
     def __init__(self, km):
         self.km, self.first, self.old = km, None, None
+        self.done = threading.Event()
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -301,6 +306,7 @@ class _KernelInterrupt:
         return self
 
     def __exit__(self, *exc):
+        self.done.set()
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
 
@@ -312,9 +318,18 @@ class _KernelInterrupt:
             pid = getattr(provisioner, "pid", None)
             if pid is None:  # no kernel yet: nothing to unwind
                 raise KeyboardInterrupt
-            os.kill(pid, signal.SIGINT)
+            threading.Thread(target=self._interrupt, args=(pid,), daemon=True).start()
         elif now - self.first > 1.0:
             raise KeyboardInterrupt
+
+    def _interrupt(self, pid: int) -> None:
+        while True:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:  # the kernel is gone
+                return
+            if self.done.wait(self.repeat_s):
+                return
 
 
 def _mark_interrupted(path: Path) -> None:
