@@ -245,10 +245,8 @@ def _signals_deferred():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
-        if caught and callable(old):
-            old(signal.SIGINT, None)  # the default handler raises KeyboardInterrupt now
-        elif caught and old == signal.SIG_DFL:
-            raise KeyboardInterrupt
+        if caught and old is not signal.SIG_IGN:  # a pool's worker ignores SIGINT; everywhere else it stops
+            raise KeyboardInterrupt  # now, itself: a handler left behind by other code may not raise
 
 
 def _commit_hook(stage: str) -> None:

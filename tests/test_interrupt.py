@@ -123,3 +123,21 @@ def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):
     monkeypatch.setattr(runner, "_commit_hook", lambda stage: None)
     assert runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project,
                           progress=False)[0].status == "skipped"
+
+
+def test_an_interrupt_during_the_commit_stops_whatever_handler_was_there(project, monkeypatch):
+    """A SIGINT handler that does not raise (as a stale asyncio runner's can be) must not swallow the Ctrl-C
+    held back during a commit; the handler is put back as it was."""
+    nb = runner.chapters(project)[:1]
+    runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
+    seen = []
+    monkeypatch.setattr(runner, "_commit_hook", lambda stage: stage == "record" and os.kill(os.getpid(), signal.SIGINT))
+    quiet = lambda signum, frame: seen.append(signum)  # noqa: E731
+    old = signal.signal(signal.SIGINT, quiet)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project, progress=False)
+        assert signal.getsignal(signal.SIGINT) is quiet and seen == []
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert {r["gen"] for r in ledger(project).values()} == {2}
