@@ -20,6 +20,15 @@ from gancompanion import runner
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def sigint_as_in_a_terminal():
+    """These tests press Ctrl-C. A shell's background job (``make test &``) starts with SIGINT ignored, and
+    its children inherit that; here SIGINT has Python's default handler, and so the default in children."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
