@@ -115,7 +115,7 @@ class SpectrallyNormalisedLinear(SeedBatchedLinear):
         v, u, sigma = _power_iteration(weight, self._u, self.n_power_iterations, self.eps)
         self._buffers["_v"], self._buffers["_u"] = v, u  # new tensors: graphs that saved the old ones stay valid
         if weight.requires_grad and torch.is_grad_enabled():
-            sigma = torch.bmm(torch.bmm(v, weight), u.mT)  # the same v^T W u, now in the graph of W
+            sigma = self._sigma(weight)  # the same v^T W u from the new vectors, now in the graph of W
         return weight / sigma
 
     def forward(self, x: Tensor) -> Tensor:
