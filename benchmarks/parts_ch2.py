@@ -4,8 +4,8 @@ On the chapter's seed-batched toy MLPs (``ch2.objectives``: ReLU, the grid of 25
 (one D update and one G update, ``n_dis = 1`` for all, through ``train.train``) with:
 
 - the plain step (non-saturating GAN), the yardstick;
-- spectral normalisation (``constraints.SpectralNorm``: W / sigma in every D forward pass, and one power
-  iteration per layer and per seed after every D update), hinge loss;
+- spectral normalisation (``constraints.SpectralNorm``: one power iteration per layer and per seed in
+  every D forward pass), hinge loss;
 - weight clipping (``constraints.WeightClip(0.01)`` after every D step), WGAN loss;
 - the WGAN-GP penalty (``regularizers.Penalty("wgan_gp", 0.1)``: a double backward pass), WGAN loss.
 

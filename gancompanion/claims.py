@@ -250,8 +250,8 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "One power iteration at a time is enough: the estimate tracks the largest singular value as the "
           "weights train, so the normalised layers have spectral norm close to 1.",
           "Miyato et al. (2018), sec. 2.1 and Algorithm 1; " + _LEE,
-          "The SN-GAN discriminators of ch2.sn-lipschitz (one power iteration per discriminator update, as in "
-          "Algorithm 1) at the end of training: for every seed, the product of the normalised layers' "
+          "The SN-GAN discriminators of ch2.sn-lipschitz (one iteration per training-mode forward pass, as in "
+          "torch's spectral_norm) at the end of training: for every seed, the product of the normalised layers' "
           "spectral norms (by SVD) is at most 1.05.",
           min_scale="book", threshold={"bound_max": 1.05}, figure="fig-ch2-sn"),
     Claim("ch2.gp-beats-clipping", _CH2,

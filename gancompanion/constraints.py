@@ -75,13 +75,13 @@ class SpectrallyNormalisedLinear(SeedBatchedLinear):
     """A ``nets.SeedBatchedLinear`` whose weight ``(S, in, out)`` is divided, per seed, by its largest
     singular value (Miyato et al. 2018, Algorithm 1); ``SpectralNorm.prepare`` turns layers into it.
 
-    Every forward pass uses ``W[s] / sigma_s`` with ``sigma_s = v_s^T W[s] u_s`` from vectors ``u (S, 1, out)``
-    and ``v (S, 1, in)`` that persist between steps. As in torch, the gradient treats u and v as constants
-    (``sigma`` is in the graph of W, u and v are not). The vectors move only in ``power_iteration()``
-    (``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``), which ``SpectralNorm.after_step`` calls after every D
-    update: one iteration per update, as in Algorithm 1, however many times D is called between updates
-    (torch's ``spectral_norm``, which plain layers get, iterates in every training-mode forward pass
-    instead). ``weight`` stays the raw parameter and ``normalised_weight()`` is what the layer uses: on small
+    ``sigma_s = v_s^T W[s] u_s`` from a power iteration on each ``W[s]`` whose vectors ``u (S, 1, out)``
+    and ``v (S, 1, in)`` persist between calls. In training mode every forward pass runs
+    ``n_power_iterations`` iterations first, ``v <- W u / |W u|``, ``u <- W^T v / |W^T v|``, as torch's
+    ``spectral_norm`` (which plain layers get) does: with one D step per G step, that is one in D's
+    update and one in G's. In eval mode the stored vectors are used as they are. As in torch, the
+    gradient treats u and v as constants (``sigma = v^T W u`` is in the graph of W, u and v are not).
+    ``weight`` stays the raw parameter and ``normalised_weight()`` is what the layer uses: on small
     seed-batched nets, torch's parametrisation machinery cost more than the iteration itself.
     """
 
@@ -100,12 +100,6 @@ class SpectrallyNormalisedLinear(SeedBatchedLinear):
         layer.register_buffer("_v", v)
         return layer
 
-    def power_iteration(self, n: int | None = None) -> None:
-        """``n`` (by default ``n_power_iterations``) iterations from the stored vectors, without gradient. The
-        buffers are replaced, not changed in place, so graphs that saved the old vectors stay valid."""
-        v, u, _ = _power_iteration(self.weight, self._u, self.n_power_iterations if n is None else n, self.eps)
-        self._buffers["_v"], self._buffers["_u"] = v, u
-
     def _sigma(self, weight: Tensor) -> Tensor:
         """``v^T W u`` from the stored vectors, (S, 1, 1), in the graph of ``weight``."""
         return torch.bmm(torch.bmm(self._v, weight), self._u.mT)
@@ -116,7 +110,13 @@ class SpectrallyNormalisedLinear(SeedBatchedLinear):
 
     def normalised_weight(self) -> Tensor:
         weight = self.weight
-        return weight / self._sigma(weight)
+        if not self.training:
+            return weight / self._sigma(weight)
+        v, u, sigma = _power_iteration(weight, self._u, self.n_power_iterations, self.eps)
+        self._buffers["_v"], self._buffers["_u"] = v, u  # new tensors: graphs that saved the old ones stay valid
+        if weight.requires_grad and torch.is_grad_enabled():
+            sigma = self._sigma(weight)  # the same v^T W u from the new vectors, now in the graph of W
+        return weight / sigma
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.baddbmm(self.bias, x, self.normalised_weight())
@@ -144,9 +144,8 @@ class SpectralNorm:
 
     ``prepare`` turns each seed-batched layer into a ``SpectrallyNormalisedLinear`` and gives plain
     ``nn.Linear`` / ``nn.Conv2d`` torch's parametrisation (idempotent: a layer already normalised is
-    left alone). The weights are normalised in every forward pass; ``after_step``, called after every D
-    update, makes the seed-batched layers' power iteration for the new weights (torch's layers iterate
-    in their training-mode forward passes).
+    left alone); the weights are then normalised in every forward pass, so ``after_step`` has nothing
+    to do.
     """
 
     def __init__(self, n_power_iterations: int = 1):
@@ -163,10 +162,7 @@ class SpectralNorm:
                 nn.utils.parametrizations.spectral_norm(module, n_power_iterations=self.n_power_iterations)
 
     def after_step(self, d: nn.Module) -> None:
-        """One power iteration (``n_power_iterations``) of every seed-batched layer, for the updated weights."""
-        for module in d.modules():
-            if isinstance(module, SpectrallyNormalisedLinear):
-                module.power_iteration()
+        """Nothing to do: the layers normalise their weights whenever they are used."""
 
     def __repr__(self) -> str:
         return f"SpectralNorm(n_power_iterations={self.n_power_iterations})"
@@ -194,8 +190,8 @@ def raw_weight(module: nn.Module) -> Tensor:
 
 
 def used_weight(module: nn.Module) -> Tensor:
-    """The weight the layer computes with (normalised where it is; a layer with torch's parametrisation
-    makes one more power iteration to get it in training mode)."""
+    """The weight the layer computes with (normalised where it is; in training mode a spectrally
+    normalised layer makes one more power iteration to get it)."""
     return module.normalised_weight() if isinstance(module, SpectrallyNormalisedLinear) else module.weight
 
 
@@ -220,8 +216,8 @@ def spectral_norm_estimate(module: nn.Module) -> Tensor:
 
 def spectral_norm_exact(module: nn.Module, normalised: bool = False) -> Tensor:
     """The largest singular value by SVD (``torch.linalg.matrix_norm(ord=2)``) of the raw weight, or of
-    the weight the layer actually uses (``normalised=True``; for a layer with torch's parametrisation, call
-    it in eval mode to leave the stored vectors where they are); ``(S,)`` for a seed-batched layer."""
+    the weight the layer actually uses (``normalised=True``; call it in eval mode to leave the stored
+    vectors where they are); ``(S,)`` for a seed-batched layer."""
     with torch.no_grad():
         weight = used_weight(module) if normalised else raw_weight(module)
         mat = weight if weight.ndim == 3 else weight.flatten(1)
@@ -232,8 +228,8 @@ def lipschitz_bound(net: nn.Module) -> Tensor:
     """Product over the layers of the spectral norms (by SVD) of the weights the net uses.
 
     For an MLP with 1-Lipschitz activations (ReLU, leaky ReLU, tanh) this bounds the norm of its input
-    gradient everywhere; ``(S,)`` for a seed-batched net. Evaluated with the net in eval mode, so no
-    stored power-iteration vectors are moved.
+    gradient everywhere; ``(S,)`` for a seed-batched net. Evaluated with the net in eval mode, so the
+    stored power-iteration vectors are not moved.
     """
     was_training = net.training
     net.eval()

@@ -11,8 +11,7 @@ def _d(seeds=(0, 1, 2), hidden=(16, 16), activation="relu"):
 
 
 def _update(layer):
-    """One power iteration (as after a D update), then the weight the layer uses: W / sigma."""
-    layer.power_iteration()
+    """The weight the layer uses in training mode: one power iteration, then W / sigma."""
     return layer.normalised_weight()
 
 
@@ -27,7 +26,10 @@ def test_batched_sn_matches_torch_spectral_norm_per_seed():
     raw = layer.weight.detach()
     u0, v0 = layer._u.clone(), layer._v.clone()
     ours_all = _update(layer)  # one power iteration for every seed, then W / sigma
-    assert torch.equal(layer.normalised_weight(), ours_all)  # a forward pass does not move the vectors
+    layer.eval()
+    again = layer.normalised_weight()  # eval mode: the same vectors, no new iteration
+    layer.train()
+    assert torch.allclose(again, ours_all)
     for s in range(raw.shape[0]):
         ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
         with torch.no_grad():
@@ -51,7 +53,7 @@ def test_batched_sn_gradient_matches_torch_spectral_norm_per_seed():
     layer = d[0]
     raw = layer.weight
     g = torch.randn_like(raw)
-    ours = _update(layer)  # one iteration, then W / sigma
+    ours = layer.normalised_weight()  # training mode: one iteration, then W / sigma
     (grad,) = torch.autograd.grad((ours * g).sum(), raw)
     for s in range(raw.shape[0]):
         ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
@@ -93,11 +95,9 @@ def test_sn_gradient_within_lipschitz_bound_and_trains():
     d = _d(seeds=(0, 1))
     C.SpectralNorm(1).prepare(d)
     opt = torch.optim.Adam(d.parameters(), lr=1e-2)
-    sn = C.SpectralNorm(1)
     for _ in range(20):  # the normalisation works inside training
         loss = -d(torch.randn(2, 64, 2)).mean()
         opt.zero_grad(), loss.backward(), opt.step()
-        sn.after_step(d)
     d.eval()
     x = (torch.randn(2, 512, 2) * 3).requires_grad_(True)
     (g,) = torch.autograd.grad(d(x).sum(), x)
@@ -164,67 +164,35 @@ def test_weight_clip_per_run():
         C.WeightClip((0.1, -1.0))
 
 
-def test_vectors_move_once_per_update_and_graphs_stay_valid():
-    """Algorithm 1 of Miyato et al.: one power iteration per update of W, in ``after_step``; forward passes
-    (training or eval, with or without gradient, however many) use the stored vectors."""
+def test_iterates_in_training_only_and_graphs_stay_valid():
     d = _d(seeds=(0, 1))
-    sn = C.SpectralNorm(1)
-    sn.prepare(d)
+    C.SpectralNorm(1).prepare(d)
     layer = d[0]
     x = torch.randn(2, 8, 2, requires_grad=True)
-    u0 = layer._u.clone()
     a, b = d(x).sum(), d(x * 2).sum()  # two calls before any backward (as the gradient penalty makes)
-    d.requires_grad_(False)
-    d(x)  # as in the generator's step
-    d.requires_grad_(True)
-    d.eval()
-    d(x)
-    d.train()
-    assert torch.equal(layer._u, u0)
-    assert torch.allclose(layer.normalised_weight(), layer.weight / layer.sigma()[:, None, None])
-    assert torch.allclose(C.used_weight(layer), layer.normalised_weight())
-    sn.after_step(d)  # the iteration for the (updated) weights
-    assert not torch.equal(layer._u, u0)
     (a + b).backward()  # no error: the vectors were replaced, not modified in place
     u1 = layer._u.clone()
-    layer.power_iteration(3)
-    expected = u1
-    for _ in range(3):
-        _, expected, _ = C._power_iteration(layer.weight.detach(), expected, 1, layer.eps)
-    assert torch.allclose(layer._u, expected)
-
-
-def test_train_makes_one_iteration_per_d_update(monkeypatch):
-    """However many D calls a step makes (one fused call, or two plus a penalty's), one iteration per update."""
-    from gancompanion import data, regularizers, streams, train
-
-    calls = []
-    original = C.SpectrallyNormalisedLinear.power_iteration
-    monkeypatch.setattr(C.SpectrallyNormalisedLinear, "power_iteration",
-                        lambda self, n=None: (calls.append(self), original(self, n))[1])
-    for d_terms in ((), (regularizers.Penalty("r1", 1.0),)):
-        calls.clear()
-        g = nets.mlp_generator(2, [8], 2, [0, 1])
-        d = _d(seeds=(0, 1), hidden=(8, 8))
-        st = streams.ToyStreams(data.grid(), [0, 1], 16, 2)
-        train.train(g, d, st, train.TrainConfig(steps=3, n_dis=2, log_every=3), objective="hinge",
-                    d_terms=d_terms, constraints=[C.SpectralNorm(1)], progress=False)
-        assert len(calls) == 3 * 2 * 3  # steps x n_dis x layers
+    d.eval()  # eval mode: the stored vectors, no new iteration
+    assert torch.allclose(layer.normalised_weight(), layer.weight / layer.sigma()[:, None, None])
+    assert torch.allclose(C.used_weight(layer), layer.normalised_weight())
+    d(x)
+    assert torch.equal(layer._u, u1)
+    d.train()
+    d.requires_grad_(False)  # as in the generator's step: still an iteration, as torch's spectral_norm does
+    d(x)
+    assert not torch.equal(layer._u, u1)
 
 
 def test_normalised_layers_keep_their_state_in_a_state_dict():
     """u and v are buffers: a checkpoint carries them, and a net loaded from it iterates from there."""
     d, e = _d(seeds=(0, 1)), _d(seeds=(0, 1))
-    sn = C.SpectralNorm(1)
     for net in (d, e):
-        sn.prepare(net)
+        C.SpectralNorm(1).prepare(net)
     for _ in range(5):
-        sn.after_step(d)
+        d(torch.randn(2, 8, 2))
     e.load_state_dict(d.state_dict())
     x = torch.randn(2, 8, 2)
     assert torch.equal(d(x), e(x)) and torch.equal(d[2]._u, e[2]._u)
-    sn.after_step(d), sn.after_step(e)
-    assert torch.equal(d[2]._u, e[2]._u)
 
 
 def test_tracks_svd_under_fused_adam():
@@ -232,11 +200,9 @@ def test_tracks_svd_under_fused_adam():
     d = _d(seeds=(0, 1), hidden=(32, 32))
     C.SpectralNorm(1).prepare(d)
     opt = torch.optim.Adam(d.parameters(), lr=1e-3, fused=True)  # in-place updates by one kernel
-    sn = C.SpectralNorm(1)
     for _ in range(300):
         loss = (d(torch.randn(2, 64, 2)) - d(torch.randn(2, 64, 2) + 2)).mean()
         opt.zero_grad(), loss.backward(), opt.step()
-        sn.after_step(d)
     for m in d.modules():
         if C.has_spectral_norm(m):
             assert torch.allclose(C.spectral_norm_estimate(m), C.spectral_norm_exact(m), rtol=0.1)
