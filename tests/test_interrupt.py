@@ -135,8 +135,8 @@ def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):
 
 
 def test_an_interrupt_during_the_commit_stops_whatever_handler_was_there(project, monkeypatch):
-    """A SIGINT handler that does not raise (as a stale asyncio runner's can be) must not swallow the Ctrl-C
-    held back during a commit; the handler is put back as it was."""
+    """A SIGINT handler left by other code that does not raise must not swallow the Ctrl-C held back during a
+    commit; the handler is put back as it was."""
     nb = runner.chapters(project)[:1]
     runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
     seen = []
