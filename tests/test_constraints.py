@@ -72,6 +72,31 @@ def test_batched_sn_gradient_matches_torch_spectral_norm_per_seed():
         assert torch.allclose(grad[s], their_grad.T, atol=1e-6)
 
 
+def test_vector_layers_match_torch_spectral_norm_per_seed():
+    """A layer with one input or one output: sigma is |W| after one iteration from any start, in torch
+    as in ours; the same W / sigma and the same gradient, seed by seed, and the norm by SVD."""
+    d = nets.MLP([1, 8, 1], [0, 1, 2], "D", squeeze=True)
+    C.SpectralNorm(1).prepare(d)
+    for layer in (d[0], d[2]):  # (S, 1, 8): one input; (S, 8, 1): one output
+        assert layer.is_vector
+        raw = layer.weight
+        g = torch.randn_like(raw)
+        ours = layer.normalised_weight()
+        (grad,) = torch.autograd.grad((ours * g).sum(), raw)
+        for s in range(raw.shape[0]):
+            ref = nn.Linear(raw.shape[1], raw.shape[2], bias=False)
+            with torch.no_grad():
+                ref.weight.copy_(raw[s].detach().T)
+            nn.utils.parametrizations.spectral_norm(ref, n_power_iterations=1)  # training mode: one iteration
+            original = ref.parametrizations.weight.original
+            theirs = ref.weight
+            (their_grad,) = torch.autograd.grad((theirs * g[s].T).sum(), original)
+            assert torch.allclose(ours[s], theirs.T, atol=1e-6)
+            assert torch.allclose(grad[s], their_grad.T, atol=1e-6)
+        assert torch.allclose(C.spectral_norm_estimate(layer), C.spectral_norm_exact(layer), rtol=1e-5)
+        assert torch.allclose(C.spectral_norm_exact(layer, normalised=True), torch.ones(3), atol=1e-5)
+
+
 def test_estimate_converges_to_svd_per_seed():
     d = _d(seeds=(0, 1, 2, 3))
     C.SpectralNorm(1).prepare(d)
