@@ -10,7 +10,9 @@ source, parameters, resolved device and library are unchanged since its last goo
 committed records are still the ones that run wrote, is skipped.
 
 Ctrl-C interrupts the running cell (the kernel unwinds, so a training loop saves its checkpoint),
-then the run stops with ``Interrupted``; a second Ctrl-C a second later stops at once.
+then the run stops with ``Interrupted``; a second Ctrl-C a second later stops at once. A kernel that
+has not stopped ``_KernelInterrupt.kill_after_s`` seconds after the first is killed (ipykernel can lose
+a cell's reply when SIGINT lands outside the cell's code, and then waits for nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -245,7 +248,9 @@ def _signals_deferred():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
-        if caught and old is not signal.SIG_IGN:  # a pool's worker ignores SIGINT; everywhere else it stops
+        if caught and old is _note_sigint:  # a pool's worker: its parent stops the run
+            _note_sigint(signal.SIGINT, None)
+        elif caught and old is not signal.SIG_IGN:
             raise KeyboardInterrupt  # now, itself: a handler left behind by other code may not raise
 
 
@@ -289,22 +294,35 @@ class _KernelInterrupt:
     Several SIGINTs within a second count as one (a terminal's Ctrl-C reaches every process of its
     group, and the parent of a pool of workers forwards it too). A kernel ignores SIGINT between cells
     (and while it starts), so after the first one the kernel is interrupted again every ``repeat_s``
-    seconds until the chapter stops: the next cell to start is the one interrupted.
+    seconds until the chapter stops: the next cell to start is the one interrupted. A kernel still
+    running ``kill_after_s`` seconds after the first is killed (its process group), and papermill
+    stops with the kernel dead (its log line about that is dropped: the run's one line says what
+    happened). In a pool's worker, a SIGINT noted before (``_note_sigint``) counts as
+    the first.
     """
 
     repeat_s = 0.5
+    kill_after_s = 10.0
 
     def __init__(self, km):
-        self.km, self.first, self.old = km, None, None
+        self.km, self.first, self.old, self.killed = km, None, None, False
         self.done = threading.Event()
+        self._log = logging.getLogger("papermill")  # nbclient logs through papermill's logger
+
+    def _quiet(self, record) -> bool:
+        return not self.killed
 
     def __enter__(self):
+        self._log.addFilter(self._quiet)
         if threading.current_thread() is threading.main_thread():
             self.old = signal.signal(signal.SIGINT, self._handler)
+            if _sigint_noted.is_set():  # Ctrl-C reached this worker before its kernel did
+                self._handler(signal.SIGINT, None)
         return self
 
     def __exit__(self, *exc):
         self.done.set()
+        self._log.removeFilter(self._quiet)
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
 
@@ -312,22 +330,26 @@ class _KernelInterrupt:
         now = time.monotonic()
         if self.first is None:
             self.first = now
-            provisioner = getattr(self.km, "provisioner", None)
-            pid = getattr(provisioner, "pid", None)
-            if pid is None:  # no kernel yet: nothing to unwind
-                raise KeyboardInterrupt
-            threading.Thread(target=self._interrupt, args=(pid,), daemon=True).start()
+            threading.Thread(target=self._interrupt, daemon=True).start()
         elif now - self.first > 1.0:
             raise KeyboardInterrupt
 
-    def _interrupt(self, pid: int) -> None:
-        while True:
-            try:
-                os.kill(pid, signal.SIGINT)
-            except ProcessLookupError:  # the kernel is gone
-                return
-            if self.done.wait(self.repeat_s):
-                return
+    def _interrupt(self) -> None:
+        """SIGINT to the kernel (once it has started) every ``repeat_s`` s; SIGKILL after ``kill_after_s``."""
+        deadline = self.first + self.kill_after_s
+        while not self.done.is_set():
+            pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+            if pid is not None:
+                try:
+                    if time.monotonic() < deadline:
+                        os.kill(pid, signal.SIGINT)
+                    else:
+                        self.killed = True
+                        os.killpg(pid, signal.SIGKILL)  # the kernel leads its own process group (jupyter_client)
+                        return
+                except (ProcessLookupError, PermissionError):  # the kernel is gone
+                    return
+            self.done.wait(self.repeat_s)
 
 
 def _mark_interrupted(path: Path) -> None:
@@ -459,8 +481,17 @@ def _interrupted(outcomes: list[Outcome]) -> Interrupted:
                        f"kept. Run the same command again to resume (finished chapters are skipped).")
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+_sigint_noted = threading.Event()  # set in a pool's worker by a SIGINT that came while no kernel ran
+
+
+def _note_sigint(signum, frame) -> None:
+    _sigint_noted.set()
+
+
+def _note_sigint_in_worker() -> None:
+    """A pool worker's SIGINT handler outside ``_KernelInterrupt``: note it, so that a chapter starting
+    afterwards is interrupted at once (the parent stops the run; a worker never raises on its own)."""
+    signal.signal(signal.SIGINT, _note_sigint)
 
 
 def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, force: bool = False,
@@ -486,7 +517,7 @@ def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, f
     jobs = min(jobs, len(notebooks))
     threads = max(1, (os.cpu_count() or 1) // jobs)  # share the cores, no oversubscription
     stop = {"at": None}
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_note_sigint_in_worker) as pool:
         futures = [pool.submit(execute, nb, per_nb[nb], root, force=force, progress=False, threads=threads)
                    for nb in notebooks]
 

@@ -64,6 +64,12 @@ def interrupt(root, *args, wait_for="waiting"):
     return proc.returncode, out, err
 
 
+def our_lines(err: str) -> list[str]:
+    """The run's lines on stderr. A kernel's own log may add one ("[IPKernelApp] ERROR | KeyboardInterrupt
+    caught in kernel.") when SIGINT reaches it outside a cell; that one is ipykernel's, not ours."""
+    return [line for line in err.splitlines() if line.strip() and not line.startswith("[IPKernelApp]")]
+
+
 def test_an_interrupt_stops_with_one_line_and_keeps_complete_outputs(project):
     good = runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project,
                           progress=False)
@@ -71,7 +77,7 @@ def test_an_interrupt_stops_with_one_line_and_keeps_complete_outputs(project):
     before = snapshot(project)
 
     rc, out, err = interrupt(project, "-p", "gen", "2", "-p", "wait", "True")
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = our_lines(err)
     assert rc == 130 and len(lines) == 1, err
     assert lines[0].startswith("gancompanion: interrupted in 01_test") and "Traceback" not in err
     assert "01_test.failed.ipynb" in lines[0] and "again to resume" in lines[0]
@@ -104,10 +110,64 @@ def test_an_interrupt_with_several_jobs_stops_every_chapter(project):
     runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
     before = snapshot(project)
     rc, out, err = interrupt(project, "--jobs", "2", "-p", "gen", "2", "-p", "wait", "True")
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = our_lines(err)
     assert rc == 130 and len(lines) == 1 and lines[0].startswith("gancompanion: interrupted"), err
     after = snapshot(project)
     assert after["ledger"] == before["ledger"] and after["notebooks"] == before["notebooks"]
+
+
+def test_a_kernel_deaf_to_the_interrupt_is_killed(project):
+    """A kernel that does not stop after Ctrl-C (here its cell ignores SIGINT) is killed some seconds later:
+    the run still stops with one line and commits nothing."""
+    runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
+    before = snapshot(project)
+    start = time.monotonic()
+    rc, out, err = interrupt(project, "-p", "gen", "2", "-p", "wait", "deaf", "01")
+    seconds = time.monotonic() - start
+    lines = our_lines(err)
+    assert rc == 130 and len(lines) == 1 and lines[0].startswith("gancompanion: interrupted in 01_test"), err
+    assert seconds < 60, seconds  # the cell would sleep 120 s
+    after = snapshot(project)
+    assert after["ledger"] == before["ledger"] and after["notebooks"] == before["notebooks"]
+    assert (project / "_build" / "executed" / "smoke" / "01_test.failed.ipynb").exists()
+
+
+class _FakeKernelManager:
+    """What ``_KernelInterrupt`` reads of papermill's kernel manager: ``provisioner.pid``."""
+
+    def __init__(self, pid):
+        self.provisioner = type("Provisioner", (), {"pid": pid})()
+
+
+def kernel_like(code: str) -> subprocess.Popen:
+    """A process in its own session, as jupyter_client starts a kernel; it prints "ready" once its handler is set."""
+    proc = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n" + code + "\nprint('ready', flush=True)"
+                             "\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_a_kernel_that_ignores_sigint_is_killed_after_kill_after_s():
+    proc = kernel_like("signal.signal(signal.SIGINT, signal.SIG_IGN)")
+    guard = runner._KernelInterrupt(_FakeKernelManager(proc.pid))
+    guard.kill_after_s = 1.0
+    with guard:
+        guard._handler(signal.SIGINT, None)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    assert guard.killed
+
+
+def test_a_sigint_noted_by_a_worker_before_its_kernel_started_interrupts_that_kernel():
+    proc = kernel_like("signal.signal(signal.SIGINT, lambda *a: sys.exit(3))")
+    runner._note_sigint(signal.SIGINT, None)  # what a pool worker's handler does outside a kernel run
+    try:
+        with runner._KernelInterrupt(_FakeKernelManager(proc.pid)) as guard:
+            assert guard.first is not None
+            assert proc.wait(timeout=10) == 3  # interrupted, not killed
+        assert not guard.killed
+    finally:
+        runner._sigint_noted.clear()
+        proc.kill()
 
 
 def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):

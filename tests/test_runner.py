@@ -53,6 +53,8 @@ print(f"ran at {{scale}} with seed {{seed}} on {{device}}, generation {{gen}}")
 
 ```{{code-cell}} ipython3
 if wait:
+    if wait == "deaf":  # a cell that never sees Ctrl-C, as when ipykernel loses it outside a cell
+        import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)
     (results.parent / "waiting").write_text("now")
     time.sleep(120)
 if fail:
