@@ -296,9 +296,9 @@ class _KernelInterrupt:
     (and while it starts), so after the first one the kernel is interrupted again every ``repeat_s``
     seconds until the chapter stops: the next cell to start is the one interrupted. A kernel still
     running ``kill_after_s`` seconds after the first is killed (its process group), and papermill
-    stops with the kernel dead (its log line about that is dropped: the run's one line says what
-    happened). In a pool's worker, a SIGINT noted before (``_note_sigint``) counts as
-    the first.
+    stops with the kernel dead; papermill's log is muted from the kill on (its "Kernel died" line: the
+    run's one line says what happened). In a pool's worker, a SIGINT noted before (``_note_sigint``)
+    counts as the first.
     """
 
     repeat_s = 0.5
