@@ -7,7 +7,7 @@ On the chapter's seed-batched toy MLPs (``ch2.objectives``: ReLU, the grid of 25
 - spectral normalisation (``constraints.SpectralNorm``: one power iteration per layer and per seed in
   every D forward pass), hinge loss;
 - weight clipping (``constraints.WeightClip(0.01)`` after every D step), WGAN loss;
-- the WGAN-GP penalty (``regularizers.Penalty("wgan_gp", 0.1)``: a double backward pass), WGAN loss.
+- the WGAN-GP penalty (``d_terms.Penalty("wgan_gp", 0.1)``: a double backward pass), WGAN loss.
 
 Targets: spectral norm <= 1.15x and WGAN-GP <= 1.6x the plain step. Timings are interleaved: every
 round times each subject once, in an order rotated every round, and ratios are taken within a round
@@ -30,8 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import timing  # noqa: E402
 
-from gancompanion import constraints, data, nets, regularizers, settings, streams, train  # noqa: E402
-from gancompanion.parts import Recipe  # noqa: E402
+from gancompanion.techniques import constraints, d_terms  # noqa: E402
+from gancompanion import data, settings  # noqa: E402
+from gancompanion.training import nets, streams, train  # noqa: E402
+from gancompanion.training.parts import Recipe  # noqa: E402
 
 TARGETS = {"spectral norm": 1.15, "WGAN-GP": 1.6}
 
@@ -40,7 +42,7 @@ def recipes(cfg) -> dict[str, Recipe]:
     return {"plain": Recipe("nonsaturating"),
             "spectral norm": Recipe("hinge", constraints=(constraints.SpectralNorm(1),)),
             "weight clipping": Recipe("wgan", constraints=(constraints.WeightClip(cfg.clip),)),
-            "WGAN-GP": Recipe("wgan", d_terms=(regularizers.Penalty("wgan_gp", cfg.gp_weight),))}
+            "WGAN-GP": Recipe("wgan", d_terms=(d_terms.Penalty("wgan_gp", cfg.gp_weight),))}
 
 
 def step_timer(cfg, seeds, recipe, n):

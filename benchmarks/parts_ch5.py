@@ -3,7 +3,7 @@
 On the chapter's seed-batched ring-of-8 MLPs (``ch5.toy``), one training step (one D update and one G
 update through ``train.train``) of:
 
-- the plain step (the non-saturating baseline of ``ablation.build("baseline", ...)``), the yardstick;
+- the plain step (the non-saturating baseline of ``ch5.build("baseline", ...)``), the yardstick;
 - minibatch discrimination (``layers.MinibatchDiscrimination`` before D's head: pairwise L1 distances
   between the samples of each batch, for every kernel; D scores real and generated batches separately);
 - feature matching (``techniques.FeatureMatching``: D's features on the generated batch and on a second
@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import timing  # noqa: E402
 
-from gancompanion import ablation, data, settings, streams, train  # noqa: E402
+from gancompanion.chapters import ch5  # noqa: E402
+from gancompanion import data, settings  # noqa: E402
+from gancompanion.training import streams, train  # noqa: E402
 
 SUBJECTS = {"plain": "baseline", "minibatch discrimination": "minibatch discrimination",
             "feature matching": "feature matching", "virtual batch norm": "virtual batch norm"}
@@ -40,7 +42,7 @@ SUBJECTS = {"plain": "baseline", "minibatch discrimination": "minibatch discrimi
 def step_timer(cfg, seeds, variant, n):
     """A function that trains fresh nets of ``variant`` for ``n`` steps and returns the seconds per step."""
     def run():
-        g, d, parts = ablation.build(variant, cfg, seeds, 2)
+        g, d, parts = ch5.build(variant, cfg, seeds, 2)
         st = streams.ToyStreams(data.ring(), seeds, cfg.batch_size, cfg.latent_dim)
         tc = train.TrainConfig(steps=n, lr_d=cfg.lr, lr_g=cfg.lr, betas=tuple(cfg.betas), log_every=n)
         t0 = time.perf_counter()

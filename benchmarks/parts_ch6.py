@@ -4,7 +4,7 @@
   plain sampling, DRS, DDLS and DGFlow, with the chapter's settings; each one's generator and
   discriminator evaluations per returned sample, and its seconds per returned sample as a multiple of
   plain sampling's.
-- Training steps (``gancompanion.train``): the plain step, the step with LOGAN's latent step and the
+- Training steps (``gancompanion.training.train``): the plain step, the step with LOGAN's latent step and the
   step with top-k selection, each as a multiple of the plain step.
 
 Timings are interleaved: every round times each subject once, in turn, and ratios are taken within a
@@ -28,9 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import timing  # noqa: E402
 
-from gancompanion import data, latent, nets, sampling, settings, streams, train  # noqa: E402
+from gancompanion import data, sampling, settings  # noqa: E402
+from gancompanion.techniques import latent  # noqa: E402
+from gancompanion.training import nets, streams, train  # noqa: E402
 from gancompanion.device import generator  # noqa: E402
-from gancompanion.parts import Recipe  # noqa: E402
+from gancompanion.training.parts import Recipe  # noqa: E402
 
 
 def build(cfg, seeds):

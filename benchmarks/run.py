@@ -260,7 +260,7 @@ def section_chapters(args, log) -> dict:
     sys.path.insert(0, str(ROOT))
     import nbformat
 
-    from gancompanion import runner
+    from gancompanion.pipeline import runner
 
     out = {}
     for scale in args.scales:

@@ -32,7 +32,7 @@ TOY_VARIANTS = {  # the parts of each toy variant (one D update per G update thr
 
 def _penalty(kind, weight):
     try:
-        from gancompanion.regularizers import Penalty
+        from gancompanion.techniques.d_terms import Penalty
     except ImportError:  # the library before it was composed of parts: the same settings as config fields
         return {"regularizer": kind, "reg_weight": weight}
     return Penalty(kind, weight)
@@ -51,7 +51,8 @@ def _train_args(variant):
 
 
 def make_gancompanion(variant="plain", seeds=1, batch=512, width=128, compile=False, device="cpu", **_):
-    from gancompanion import data, nets, streams, train
+    from gancompanion import data
+    from gancompanion.training import nets, streams, train
 
     ids = list(range(seeds))
     st = streams.ToyStreams(data.ring(), ids, batch_size=batch, latent_dim=2, device=device)
@@ -161,7 +162,9 @@ def make_floor(variant="plain", batch=512, width=128, part="all", **_):
 
 
 def _digits_dcgan(seed=0):
-    from gancompanion import data, nets, scales
+    from gancompanion import data
+    from gancompanion.training import nets
+    from gancompanion.pipeline import scales
 
     cfg = scales.settings("ch1.probe", "book")
     x = data.load_digits(cfg.image_size)  # (N, 1, 16, 16) in [-1, 1]
@@ -172,7 +175,7 @@ def _digits_dcgan(seed=0):
 
 
 def make_gc_dcgan(**_):
-    from gancompanion import streams, train
+    from gancompanion.training import streams, train
 
     cfg, x, g, d = _digits_dcgan()
     st = streams.DatasetStreams(x, cfg.batch_size, cfg.latent_dim, seed=0)

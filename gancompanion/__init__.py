@@ -1,41 +1,32 @@
 """gancompanion: an executable companion to the literature on why GAN training fails.
 
-Modules, one idea each: ``data`` (toys, digits, local files), ``nets`` (MLPs, DCGAN),
-``objectives`` (GAN losses), ``noise`` (instance noise, schedules), ``regularizers`` (gradient
-penalties), ``streams`` (random streams per run), ``train`` (the training loop), ``probes``
-(the perfect-discriminator probe), ``minibatch_divergences``, ``metrics``,
-``claims`` (the claims registry), ``scales``
-(what smoke/book/paper mean), ``plotting`` (house style), ``runner``/``cli`` (notebooks and book).
+The package by role (each sub-package's docstring says what lives in it):
+
+- ``training``: the training loop and its two steps (``train``), the part protocol (``parts``), GAN
+  losses (``objectives``), random streams per run (``streams``), seed-batched networks (``nets``), variants
+  that differ only in numbers trained as one model (``batching``), the allocator setting (``allocator``).
+- ``techniques``: one module per kind of part: discriminator terms (``d_terms``), constraints
+  (``constraints``), instance noise (``noise``), latent steps and selections (``latent``), layers
+  (``layers``), Salimans et al.'s terms and nets (``improved``), the energy-based GAN (``ebgan``).
+- ``sampling``: sampling a trained GAN with its discriminator's help, after training.
+- ``evaluation``: sample-quality metrics (``metrics``), the digits classifier (``classifier``), the
+  perfect-discriminator probes (``probes``).
+- ``analytic``: closed forms: divergences (``divergences``), the earth mover's distance (``transport``),
+  the Dirac-GAN (``dirac``), minibatch divergences (``minibatch_divergences``).
+- ``chapters``: what every chapter does (``chapter``), and what one chapter owns: its figures, experiments
+  and claims' checks (``ch1``, ``ch3``, ``ch3_toy``, ``ch5``, ``ch5_semisupervised``, ``checks``).
+- ``pipeline``: the claims registry (``claims``), the scales table (``scales``), running the notebooks
+  (``runner``), sweeps (``sweep``), the book build (``book``), its "Run this page" box (``pagebox``) and
+  notebook mirrors (``mirrors``), the command line (``cli``).
+- At the top: ``data`` (toys, digits, local files), ``device`` (device choice, seeding), ``plotting``
+  (house style), ``validation`` (argument checks), ``files`` (atomic writes), ``progress`` (tqdm bars).
 """
 
 __version__ = "0.1.0"
 
-from . import (  # noqa: E402
-    chapter,
-    claims,
-    constraints,
-    data,
-    device,
-    ebgan,
-    latent,
-    metrics,
-    minibatch_divergences,
-    nets,
-    noise,
-    objectives,
-    parts,
-    plotting,
-    probes,
-    regularizers,
-    sampling,
-    scales,
-    streams,
-    train,
-    transport,
-    validation,
-)
+from . import data, device, files, plotting, progress, sampling, validation  # noqa: E402
 from .device import pick_device, seed_everything  # noqa: E402
-from .scales import settings  # noqa: E402
+from .pipeline.scales import settings  # noqa: E402
 
-__all__ = ["chapter", "claims", "constraints", "data", "device", "ebgan", "latent", "sampling", "transport", "metrics", "minibatch_divergences", "nets", "noise", "objectives", "parts", "plotting", "probes", "regularizers",
-           "scales", "streams", "train", "validation", "pick_device", "seed_everything", "settings"]
+__all__ = ["data", "device", "files", "plotting", "progress", "sampling", "validation", "pick_device",
+           "seed_everything", "settings"]

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from gancompanion import allocator, data, nets, streams, train
+from gancompanion.training import allocator, nets, streams, train
+from gancompanion import data
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 

@@ -3,10 +3,13 @@ import pandas as pd
 import pytest
 import torch
 
-from gancompanion import batching, chapter, data, metrics, nets, train
-from gancompanion.noise import InstanceNoise
-from gancompanion.parts import Recipe
-from gancompanion.regularizers import Penalties, Penalty
+from gancompanion.training import batching, nets, train
+from gancompanion.chapters import chapter
+from gancompanion import data
+from gancompanion.evaluation import metrics
+from gancompanion.techniques.noise import InstanceNoise
+from gancompanion.training.parts import Recipe
+from gancompanion.techniques.d_terms import Penalties, Penalty
 
 TOY = data.ring7_3d()
 VARIANTS = {  # Chapter 3's five kinds of variant, on a tiny scale

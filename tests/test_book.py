@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gancompanion import book, claims, runner
+from gancompanion.pipeline import book, claims, runner
 
 PARAMS = {"scale": "smoke", "device": "cpu", "seed": 0}  # what `make test` executes first
 PAGES = sorted((Path(__file__).parents[1] / "book").glob("*.md"))
@@ -114,7 +114,7 @@ def test_claims_ledger_lists_every_claim(html):
 
 
 def test_the_ledger_names_each_scale_s_departures_and_the_published_scale(monkeypatch):
-    from gancompanion import scales
+    from gancompanion.pipeline import scales
 
     cid = "ch3.regulariser-stable"
     entry = {s: {**scales.TABLE["ch3.roth"][s], "departures": f"{s} differs", "verdict_scale": "paper"}

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from gancompanion.chapter import VariantRuns
+from gancompanion.chapters.chapter import VariantRuns
 
 
 def test_split_gives_each_slice_of_runs_its_own_variant():

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gancompanion import checks, claims, divergences, minibatch_divergences
-from gancompanion.divergences import LOG2, Mixture1D
+from gancompanion.chapters import checks
+from gancompanion.pipeline import claims
+from gancompanion.analytic import divergences, minibatch_divergences
+from gancompanion.analytic.divergences import LOG2, Mixture1D
 
 NAN = float("nan")
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from gancompanion import claims
+from gancompanion.pipeline import claims
 
 
 def test_report_prints_one_stable_line_and_writes_a_record(results_dir, capsys):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancompanion import classifier as C
+from gancompanion.evaluation import classifier as C
 
 
 def test_score_is_one_for_a_constant_prediction():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_runner import ledger, make_project
 
-from gancompanion import book, cli
+from gancompanion.pipeline import book, cli
 
 REPO = Path(__file__).parents[1]
 CHAPTERS = ("01_perfect_discriminator", "03_other")
@@ -23,7 +23,7 @@ CHAPTERS = ("01_perfect_discriminator", "03_other")
 
 def real_chapters() -> dict[str, str]:
     """The real chapters' stems, each with its own knobs (the parameters other than scale, device, seed)."""
-    from gancompanion import runner
+    from gancompanion.pipeline import runner
 
     return {nb.stem: "\n".join(f"{k} = None" for k in runner.parameters_of(runner.read_notebook(nb))
                                if k not in runner.CORE_PARAMETERS)
@@ -76,7 +76,7 @@ def built(monkeypatch):
         return Path(root) / "_build" / builder / "index.html"
 
     monkeypatch.setattr(book, "jupyter_book", fake_jupyter_book)
-    from gancompanion import pagebox  # the pages' "run this page" boxes need the real repository
+    from gancompanion.pipeline import pagebox  # the pages' "run this page" boxes need the real repository
 
     monkeypatch.setattr(pagebox, "run_this_page", lambda root, scale=None, seed=None: [])
     return built
@@ -155,7 +155,7 @@ def test_a_failing_jupyter_book_is_a_build_error(tmp_path, monkeypatch):
 
 
 def test_run_with_several_seeds_runs_every_chapter_once_per_seed(monkeypatch, capsys):
-    from gancompanion import runner
+    from gancompanion.pipeline import runner
 
     calls = []
 

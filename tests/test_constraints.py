@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancompanion import constraints as C
-from gancompanion import nets
+from gancompanion.techniques import constraints as C
+from gancompanion.training import nets
 
 
 def _d(seeds=(0, 1, 2), hidden=(16, 16), activation="relu"):

@@ -5,7 +5,8 @@ import pytest
 import torch
 from sklearn.datasets import make_swiss_roll
 
-from gancompanion import data, metrics
+from gancompanion import data
+from gancompanion.evaluation import metrics
 
 
 def test_wgan_gp_scaling():

@@ -6,7 +6,7 @@ import torch
 from scipy import integrate
 from scipy.special import expit
 
-from gancompanion import dirac
+from gancompanion.analytic import dirac
 
 
 POINTS = [(0.0, 0.0), (0.7, -0.4), (1.3, 0.9), (-2.0, 0.25)]

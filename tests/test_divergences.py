@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from gancompanion import divergences as dv
-from gancompanion.divergences import Mixture1D
+from gancompanion.analytic import divergences as dv
+from gancompanion.analytic.divergences import Mixture1D
 
 LOG2 = np.log(2)
 

@@ -3,7 +3,9 @@ import math
 import pytest
 import torch
 
-from gancompanion import ebgan, objectives, parts, streams, data, train
+from gancompanion.techniques import ebgan
+from gancompanion.training import objectives, parts, streams, train
+from gancompanion import data
 
 
 def test_pulling_away_known_answers():
@@ -39,7 +41,7 @@ def test_autoencoder_energy_and_features():
 
 
 def test_ebgan_trains_with_pulling_away():
-    from gancompanion import nets
+    from gancompanion.training import nets
     toy = data.ring()
     g = nets.mlp_generator(2, [16], 2, [0, 1])
     d = ebgan.AutoencoderD(2, [16], 4, [0, 1])
@@ -53,8 +55,8 @@ def test_ebgan_trains_with_pulling_away():
 
 
 def test_bad_names_and_weights():
-    from gancompanion import regularizers
+    from gancompanion.techniques import d_terms
     with pytest.raises(ValueError, match="unknown objective 'ebgan2'"):
         objectives.get_objective("ebgan2")
     with pytest.raises(ValueError, match="weight"):
-        regularizers.Penalty("wgan_gp", -1.0)
+        d_terms.Penalty("wgan_gp", -1.0)

@@ -4,7 +4,7 @@
 before pytest runs. These tests read the ``CLAIM`` lines of those kept notebooks and compare them
 with ``tests/expected_claims_smoke.json`` (claim id -> status) and with the claim records on disk.
 To change an expected verdict on purpose: run the smoke notebooks, then
-``python -m gancompanion.claims --write-expected`` and review the diff.
+``python -m gancompanion.pipeline.claims --write-expected`` and review the diff.
 
 The first half builds small notebooks by hand, so that each way of going wrong is shown to fail.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gancompanion import claims, runner
+from gancompanion.pipeline import claims, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {"scale": "smoke", "device": "cpu", "seed": 0}  # what `make test` executes first
@@ -161,7 +161,7 @@ def test_the_smoke_verdicts_are_the_expected_ones():
     problems = claims.verdict_problems(expected, claims.executed_claims(notebooks),
                                        [src.stem for src in runner.chapters(ROOT)])
     assert not problems, ("claims whose smoke verdict changed (if on purpose: "
-                          "`python -m gancompanion.claims --write-expected`):\n" + "\n".join(problems))
+                          "`python -m gancompanion.pipeline.claims --write-expected`):\n" + "\n".join(problems))
 
 
 def test_each_record_on_disk_matches_its_notebook():

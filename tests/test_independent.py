@@ -13,7 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gancompanion import data, minibatch_divergences, nets, plotting, streams, train
+from gancompanion import data, plotting
+from gancompanion.analytic import minibatch_divergences
+from gancompanion.training import nets, streams, train
 
 
 def _layers(mlp):

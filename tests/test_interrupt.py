@@ -15,7 +15,7 @@ import time
 import pytest
 from test_runner import ledger, make_project
 
-from gancompanion import runner
+from gancompanion.pipeline import runner
 
 pytestmark = pytest.mark.slow
 

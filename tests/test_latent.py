@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from gancompanion import latent, nets, objectives, parts, streams as streams_mod, data, train
+from gancompanion.techniques import latent
+from gancompanion.training import nets, objectives, parts, streams as streams_mod, train
+from gancompanion import data
 
 
 class Linear1(nn.Module):

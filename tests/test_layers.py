@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gancompanion.layers import MinibatchDiscrimination, VirtualBatchNorm
+from gancompanion.techniques.layers import MinibatchDiscrimination, VirtualBatchNorm
 
 
 def _naive_minibatch(x, T, b, c):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gancompanion import data, metrics
+from gancompanion import data
+from gancompanion.evaluation import metrics
 
 
 @pytest.fixture

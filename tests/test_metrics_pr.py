@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gancompanion import metrics
+from gancompanion.evaluation import metrics
 
 
 def _points(n, seed, shift=0.0):

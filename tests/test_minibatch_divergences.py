@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from gancompanion import divergences, minibatch_divergences
+from gancompanion.analytic import divergences, minibatch_divergences
 
 
 @pytest.mark.parametrize("kind", ["js", "kl", "tv"])

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urljoin, urlparse
 import nbformat
 import pytest
 
-from gancompanion import mirrors, pagebox, runner
+from gancompanion.pipeline import mirrors, pagebox, runner
 
 ROOT = runner.project_root(Path(__file__).parent)
 CHAPTERS = runner.chapters(ROOT)
@@ -195,7 +195,7 @@ class _Links(HTMLParser):
 
 @pytest.fixture(scope="module")
 def built():
-    from gancompanion import book
+    from gancompanion.pipeline import book
 
     index = book.build(ROOT, {"scale": "smoke", "device": "cpu", "seed": 0}, progress=False)
     return index.parent

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gancompanion import nets
+from gancompanion.training import nets
 
 
 def test_seed_batched_mlp_shapes():

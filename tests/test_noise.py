@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gancompanion.noise import InstanceNoise, anneal
+from gancompanion.techniques.noise import InstanceNoise, anneal
 
 
 def test_schedules():

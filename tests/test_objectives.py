@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gancompanion import objectives as obj
+from gancompanion.training import objectives as obj
 
 LOG2 = math.log(2)
 

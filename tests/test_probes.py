@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from gancompanion import data, nets, probes, streams
+from gancompanion import data
+from gancompanion.training import nets, streams
+from gancompanion.evaluation import probes
 
 
 class Sampler(torch.nn.Module):
@@ -70,7 +72,8 @@ def test_input_gradient_norm_of_a_linear_logit_is_a_quarter_of_its_weight_at_the
 def test_supports_probe_measures_the_discriminator_on_the_curves_themselves():
     import torch
 
-    from gancompanion import data, device, nets
+    from gancompanion import data, device
+    from gancompanion.training import nets
 
     d = nets.mlp_discriminator(2, [8], [0])
     real, fake = data.Curve(offset=0.0), data.Curve(offset=0.3)
@@ -184,7 +187,7 @@ def test_noise_levels_give_the_sweep_to_the_named_checkpoints_only():
 
 
 def test_the_recorded_optimiser_choice_is_the_first_candidate_at_the_level():
-    from gancompanion import scales
+    from gancompanion.pipeline import scales
 
     record = probes.OPTIMISER_CHOICE
     first = next(t for t in record["tried"] if t[3] <= record["level"])

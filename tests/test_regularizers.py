@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gancompanion import regularizers as reg
+from gancompanion.techniques import d_terms as reg
 
 
 class Linear(torch.nn.Module):
@@ -104,7 +104,7 @@ def _fd_squared_input_gradient(d, x, eps=1e-6):
 def test_penalty_values_against_finite_difference_input_gradients(name):
     """Each penalty of a nonlinear (tanh MLP, two runs) discriminator, rebuilt from its definition with
     input gradients taken by finite differences instead of autograd."""
-    from gancompanion import nets
+    from gancompanion.training import nets
 
     d = nets.mlp_discriminator(3, [16, 16], seeds=[0, 1], init_std=0.5).double()
     g = torch.Generator().manual_seed(3)

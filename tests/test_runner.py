@@ -1,6 +1,6 @@
 """The runner on tiny fake chapters in a temporary project (no real chapter is executed here).
 
-The fake chapters write claim records as ``gancompanion.claims.report`` does (into
+The fake chapters write claim records as ``gancompanion.pipeline.claims.report`` does (into
 ``$GANCOMPANION_CLAIMS/<scale>/seed<k>/<id>.json``) without importing the library, so each kernel
 starts in a second or two.
 """
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gancompanion import claims, cli, runner
+from gancompanion import files
+from gancompanion.pipeline import claims, cli, runner
 
-LIBRARY_FILES = Path(runner.__file__).with_name("files.py")
+LIBRARY_FILES = Path(files.__file__)
 
 CHAPTER = '''\
 ---
@@ -333,7 +334,7 @@ def test_every_notebook_checks_its_parameters_through_the_library(path):
 
 @pytest.mark.parametrize("bad", ["abc", 1.5, -1, True])
 def test_a_chapter_s_setup_names_a_bad_seed(bad):
-    from gancompanion import chapter
+    from gancompanion.chapters import chapter
 
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         chapter.setup("ch0", "smoke", "cpu", bad)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancompanion import nets, sampling
+from gancompanion.training import nets
+from gancompanion import sampling
 
 
 class Identity(nn.Module):

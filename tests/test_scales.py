@@ -1,6 +1,7 @@
 import pytest
 
 import gancompanion as gc
+from gancompanion.pipeline import scales
 
 
 def test_ch3_paper_scale_is_roth_et_al_3dgan_settings():
@@ -11,7 +12,7 @@ def test_ch3_paper_scale_is_roth_et_al_3dgan_settings():
     assert cfg.steps // (cfg.frames - 1) == 10_000  # a frame every 10k steps, as PLOT_FREQ
 
 
-@pytest.mark.parametrize("scale", gc.scales.SCALES)
+@pytest.mark.parametrize("scale", scales.SCALES)
 def test_ch3_roth_frames_and_evaluations_fit_the_run(scale):
     cfg = gc.settings("ch3.roth", scale)
     assert cfg.steps % cfg.eval_every == 0 and cfg.steps // cfg.eval_every >= 10
@@ -19,11 +20,11 @@ def test_ch3_roth_frames_and_evaluations_fit_the_run(scale):
     assert cfg.n_plot <= cfg.n_eval
 
 
-@pytest.mark.parametrize("scale", gc.scales.SCALES)
+@pytest.mark.parametrize("scale", scales.SCALES)
 def test_ch3_roth_names_its_departures_and_the_published_scale(scale):
     cfg = gc.settings("ch3.roth", scale)
     assert isinstance(cfg.departures, str) and cfg.departures
-    assert cfg.verdict_scale in gc.scales.SCALES
+    assert cfg.verdict_scale in scales.SCALES
 
 
 def test_ch3_dirac_uses_the_authors_notebook_settings():

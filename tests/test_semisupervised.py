@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from gancompanion import ablation, data, semisupervised as SS
-from gancompanion.scales import Settings
+from gancompanion.chapters import ch5, ch5_semisupervised as SS
+from gancompanion import data
+from gancompanion.pipeline.scales import Settings
 
 
 def test_label_subset_counts_and_errors():
@@ -45,8 +46,8 @@ def test_mode_hopping_and_variants():
     c = ring.centers.numpy()
     same = np.repeat(c[None, None, 0], 10, axis=1)  # (1, 10, 2) all on mode 0
     other = np.repeat(c[None, None, 1], 10, axis=1)
-    assert ablation.mode_hopping([same, same], ring) == pytest.approx([0.0])
-    assert ablation.mode_hopping([same, other, same], ring) == pytest.approx([1.0])
-    assert ablation.techniques_of("all together") == ablation.TECHNIQUES
+    assert ch5.mode_hopping([same, same], ring) == pytest.approx([0.0])
+    assert ch5.mode_hopping([same, other, same], ring) == pytest.approx([1.0])
+    assert ch5.techniques_of("all together") == ch5.TECHNIQUES
     with pytest.raises(ValueError, match="variant"):
-        ablation.techniques_of("dropout")
+        ch5.techniques_of("dropout")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gancompanion import cli, runner, sweep
+from gancompanion.pipeline import cli, runner, sweep
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = REPO / "gancompanion" / "files.py"

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 import torch
 
-from gancompanion import chapter, claims, runner
+from gancompanion.chapters import chapter
+from gancompanion.pipeline import claims, runner
 
 ROOT = Path(__file__).parents[1]
 

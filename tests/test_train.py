@@ -3,9 +3,11 @@ import torch
 
 import torch.nn.functional as F
 
-from gancompanion import constraints, data, nets, objectives, parts, streams, train
-from gancompanion.noise import InstanceNoise
-from gancompanion.regularizers import Penalty
+from gancompanion.techniques import constraints
+from gancompanion import data
+from gancompanion.training import nets, objectives, parts, streams, train
+from gancompanion.techniques.noise import InstanceNoise
+from gancompanion.techniques.d_terms import Penalty
 
 RING = data.ring()
 
@@ -385,7 +387,8 @@ def test_training_steps_never_read_a_tensor_on_the_host(variant):
 
 def test_per_run_learning_rates_train_as_each_run_alone():
     """Runs that differ only in their learning rate, as one seed-batched model, against each run alone."""
-    from gancompanion import data, nets, streams, train
+    from gancompanion import data
+    from gancompanion.training import nets, streams, train
 
     def run(seeds, lr):
         g = nets.mlp_generator(2, [8], 2, seeds)
@@ -403,7 +406,7 @@ def test_per_run_learning_rates_train_as_each_run_alone():
 
 
 def test_a_per_run_learning_rate_is_validated():
-    from gancompanion import train
+    from gancompanion.training import train
 
     with pytest.raises(ValueError, match="lr_d"):
         train.TrainConfig(steps=1, lr_d=(1e-3, -1.0))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
-from gancompanion import transport
+from gancompanion.analytic import transport
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

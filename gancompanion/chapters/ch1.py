@@ -1,0 +1,163 @@
+"""The figures of Chapter 1 (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels).
+
+Each function takes what the chapter computed and returns a matplotlib figure; the notebook glues
+it. The paper's values below were read by eye from its Figures 1 and 2 (log axes, so roughly to
+the nearest half decade); the figures draw them as markers labelled "paper, read from the figure".
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plotting
+
+# Figure 1 of the paper, left panel: the fresh discriminator's cross-entropy at 4000 iterations, by the
+# number of epochs the generator had trained. Right panel: the iterations by which accuracy reaches 1.
+PAPER_FIG1_ERROR_AT_4000 = {1: 3e-6, 10: 1e-5, 25: 2e-7}
+PAPER_FIG1_ERROR_MIN, PAPER_FIG1_ERROR_MAX = 2e-7, 1e-5  # the range of those errors
+PAPER_FIG1_PERFECT_BY = {1: (30, 50), 10: (100, 150), 25: (30, 50)}
+# Figure 2 of the paper: the original cost's gradient norm at the start and at 4000 iterations, (low, high).
+PAPER_FIG2_START = {1: (2.0, 2.0), 10: (5.0, 5.0), 25: (1e-4, 1e-3)}
+PAPER_FIG2_END = {1: (1e-4, 1e-4), 10: (3e-4, 3e-4), 25: (1e-6, 1e-5)}
+PAPER_ITERATIONS = 4000
+PAPER_LABEL = "paper, read from the figure"
+
+
+def epochs_label(epochs: int) -> str:
+    return f"after {epochs} epoch{'s' * (epochs > 1)}"
+
+
+def _paper_marker(ax, x, lo, hi, color, label=None, **kw):
+    """One reference value of the paper: an open marker, with a bar when it was read as a range."""
+    centre = float(np.sqrt(lo * hi))
+    ax.errorbar([x], [centre], yerr=[[centre - lo], [hi - centre]], fmt="D", mfc="white", mec=color, ecolor=color,
+                ms=6, capsize=3, lw=1, label=label, zorder=5, **kw)
+
+
+def supports(curves: dict, real_curve, fake_curve, grid_x, grid_y):
+    """Three panels: D's surface without and with instance noise, and the input-gradient norm on both curves."""
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.4), layout="constrained",
+                             gridspec_kw={"width_ratios": [1, 1.2, 1.2]})
+    for ax, (sigma, (_, surface)) in zip(axes, curves.items()):
+        im = ax.contourf(grid_x, grid_y, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.85)
+        for curve, color, label in ((real_curve, "k", "data"), (fake_curve, "#ff7f0e", "generator")):
+            p = curve.points().numpy()
+            ax.plot(p[:, 0], p[:, 1], color=color, lw=2, label=label)
+        ax.set_title("no noise" if sigma == 0 else f"instance noise, $\\sigma$ = {sigma}")
+        ax.set_xlabel("$x_1$"), ax.set_ylabel("$x_2$"), ax.grid(False)
+    axes[0].legend(loc="lower left")
+    fig.colorbar(im, ax=axes[1], label="$D(x)$", ticks=[0, 0.5, 1])
+    for (sigma, (trace, _)), color in zip(curves.items(), plotting.COLORS):
+        tag = "no noise" if sigma == 0 else f"$\\sigma$ = {sigma}"
+        axes[2].plot(trace["iteration"], trace["grad_real"], color=color, label=f"{tag}, on data")
+        axes[2].plot(trace["iteration"], trace["grad_fake"], color=color, ls="--", label=f"{tag}, on generator")
+    axes[2].set_yscale("log"), axes[2].set_xlabel("discriminator iterations")
+    axes[2].set_ylabel(r"mean $\|\nabla_x D(x)\|$"), axes[2].legend(fontsize=7.5)
+    plotting.label_panels(axes)
+    return fig
+
+
+def samples(digits: np.ndarray, generated: dict[int, np.ndarray]):
+    """Real digits beside 36 samples of each frozen generator."""
+    fig, axes = plt.subplots(1, 1 + len(generated), figsize=(2.6 * (1 + len(generated)), 2.9))
+    plotting.image_grid(axes[0], digits[:36], nrow=6)
+    axes[0].set_title("data")
+    for ax, (epochs, images) in zip(axes[1:], generated.items()):
+        plotting.image_grid(ax, images, nrow=6)
+        ax.set_title(f"generator {epochs_label(epochs)}")
+    return fig
+
+
+def error_and_accuracy(ce_runs: dict, acc_runs: dict, accuracy_window: int, paper: bool = True):
+    """The paper's Fig. 1: (a) running-average cross-entropy, log axis; (b) accuracy over the first iterations."""
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for (epochs, ce), color in zip(ce_runs.items(), plotting.COLORS):
+        it = np.arange(len(ce))
+        ax_l.plot(it, ce, color=color, label=epochs_label(epochs))
+        shown = it < min(accuracy_window, len(it))
+        ax_r.plot(it[shown], acc_runs[epochs][shown], color=color, label=epochs_label(epochs))
+        if paper and epochs in PAPER_FIG1_ERROR_AT_4000:
+            value = PAPER_FIG1_ERROR_AT_4000[epochs]
+            _paper_marker(ax_l, PAPER_ITERATIONS, value, value, color)
+            lo, hi = PAPER_FIG1_PERFECT_BY[epochs]
+            ax_r.errorbar([(lo + hi) / 2], [1.0], xerr=[[(hi - lo) / 2]], fmt="D", mfc="white", mec=color,
+                          ecolor=color, ms=6, capsize=3, lw=1, zorder=5)
+    if paper:
+        ax_l.plot([], [], "D", mfc="white", mec="grey", label=PAPER_LABEL)
+    ax_l.set_yscale("log"), ax_l.set_xlabel("discriminator iterations"), ax_l.set_ylabel("cross-entropy")
+    ax_l.set_title("Discriminator's error"), ax_l.legend()
+    ax_r.set_ylim(0.4, 1.04), ax_r.set_xlabel("discriminator iterations"), ax_r.set_ylabel("accuracy")
+    ax_r.set_title("Discriminator's accuracy")
+    plotting.label_panels([ax_l, ax_r])
+    return fig
+
+
+def gradient(norms: dict, title: str, ylabel: str, paper: bool = False):
+    """Figs. 2 and 3: per checkpoint, the gradient norm's geometric mean over batches (line) and range (band).
+
+    ``norms[epochs] = (values (batches, measurements), iterations)``; ``paper`` adds Fig. 2's values.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for (epochs, (values, its)), color in zip(norms.items(), plotting.COLORS):
+        plotting.band(ax, its, values, label=epochs_label(epochs), color=color, log=True)
+        if paper and epochs in PAPER_FIG2_START:
+            _paper_marker(ax, 0, *PAPER_FIG2_START[epochs], color)
+            _paper_marker(ax, PAPER_ITERATIONS, *PAPER_FIG2_END[epochs], color)
+    if paper:
+        ax.plot([], [], "D", mfc="white", mec="grey", label=PAPER_LABEL)
+    ax.set_yscale("log"), ax.set_xlabel("discriminator iterations"), ax.set_ylabel(ylabel), ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def noise(clean: dict, noisy: dict, sweep_falls: dict, noise_scale: float, vanish: float, keep: float):
+    """(a) The original cost's gradient with instance noise (solid) and without (dotted); (b) its fall
+    from the peak against the noise level, with the two claims' levels.
+
+    ``clean[e]``, ``noisy[e]``: batch-mean norms (pandas Series by iteration); ``sweep_falls[e]``:
+    {noise level (0 = none): fall}.
+    """
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(11, 3.7))
+    for (epochs, series), color in zip(clean.items(), plotting.COLORS):
+        ax_l.plot(series.index, series.values, color=color, ls=":", lw=1.2)
+        ax_l.plot(noisy[epochs].index, noisy[epochs].values, color=color, label=epochs_label(epochs))
+    ax_l.set_yscale("log"), ax_l.set_xlabel("discriminator iterations")
+    ax_l.set_ylabel(r"$\|\nabla_\theta \, \mathbb{E}_z \log(1 - D(G_\theta(z)))\|$")
+    ax_l.set_title(f"original cost, noise $\\sigma$ = {noise_scale:g} $\\Delta$ (solid) and none (dotted)")
+    ax_l.legend()
+    floor = 0.02  # where "no noise" sits on the log axis
+    levels = sorted({r for falls in sweep_falls.values() for r in falls if r > 0})
+    for (epochs, falls), color in zip(sweep_falls.items(), plotting.COLORS):
+        xs = sorted(falls)
+        ax_r.plot([max(x, floor) for x in xs], [falls[x] for x in xs], "o-", color=color, label=epochs_label(epochs))
+    for level, text in ((vanish, f"vanished (x{vanish:g})"), (keep, f"kept (< x{keep:g})")):
+        ax_r.axhline(level, color="grey", lw=0.8, ls="--")
+        ax_r.text(floor * 1.05, level * 1.15, text, fontsize=7.5, color="grey")
+    ax_r.set_xscale("log"), ax_r.set_yscale("log")
+    ax_r.set_xticks([floor, *levels], ["0", *[f"{r:g}" for r in levels]]), ax_r.minorticks_off()
+    ax_r.set_xlabel(r"noise $\sigma / \Delta$"), ax_r.set_ylabel("fall of the gradient from its peak")
+    ax_r.set_title("how much noise is enough"), ax_r.legend()
+    plotting.label_panels([ax_l, ax_r])
+    return fig
+
+
+def adam_at_tiny_loss(runs: dict, window: int):
+    """What Adam does once the loss is tiny, for a few probes: (a) cross-entropy; (b) the norm of the
+    discriminator's loss gradient; (c) the norm of Adam's update divided by it.
+
+    ``runs[label] = steps`` frame of a probe (``cross_entropy``, ``d_grad_norm``, ``update_norm``).
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), layout="constrained")
+    for (label, steps), color in zip(runs.items(), plotting.COLORS):
+        it = steps.iteration.to_numpy()
+        ratio = steps.update_norm.to_numpy() / steps.d_grad_norm.to_numpy()
+        for ax, y in zip(axes, (steps.cross_entropy, steps.d_grad_norm, ratio)):
+            ax.plot(it, plotting.running_mean(np.asarray(y, dtype=float), window), color=color, lw=1.2, label=label)
+    titles = ("cross-entropy", r"$\|\nabla_\phi \mathrm{loss}\|$ (discriminator)",
+              r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$ (Adam's step per unit gradient)")
+    for ax, title in zip(axes, titles):
+        ax.set_yscale("log"), ax.set_xlabel("discriminator iterations"), ax.set_title(title)
+    axes[0].legend(fontsize=7.5)
+    plotting.label_panels(axes)
+    return fig

@@ -1,0 +1,145 @@
+"""The figures of Chapter 3 (instance noise to gradient regularisation); each returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
+
+from .. import plotting
+from ..analytic.divergences import LOG2
+
+ROTH_BOX = ((-1, 2), (-1, 2), (-0.5, 1.5))  # the axis limits of 3DGAN.py's plots
+
+
+def js_figure(theta, js_curves: dict, js_grads: dict, theta_max: float):
+    """(a) JS between two blurred point masses against theta, per sigma (0: no noise); (b) its derivative."""
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(10, 3.5))
+    nz = theta != 0
+    for s, color in zip(js_curves, plotting.COLORS):
+        label = "no noise" if s == 0 else f"$\\sigma$ = {s:g}"
+        if s == 0:
+            ax_l.plot(theta[nz], js_curves[s][nz], ".", ms=2.5, color=color, label=label)
+            ax_l.plot([0], [0], "o", color=color, ms=4)
+            ax_r.plot(theta[nz], js_grads[s][nz], ".", ms=2.5, color=color, label=label)
+        else:
+            ax_l.plot(theta, js_curves[s], color=color, label=label)
+            ax_r.plot(theta, js_grads[s], color=color, label=label)
+    ax_l.axhline(LOG2, color="grey", lw=0.8, ls="--")
+    ax_l.text(-theta_max, LOG2 * 1.02, "log 2", color="grey", fontsize=8)
+    ax_l.set_xlabel(r"$\theta$")
+    ax_l.set_ylabel(r"$\mathrm{JS}[\delta_\theta * \mathcal{N}_\sigma \,\|\, \delta_0 * \mathcal{N}_\sigma]$")
+    ax_l.set_title("Jensen-Shannon divergence"), ax_l.legend(loc="lower left")
+    ax_r.set_xlabel(r"$\theta$"), ax_r.set_ylabel(r"$\partial \mathrm{JS} / \partial \theta$")
+    ax_r.set_title("its derivative: the signal the generator gets"), ax_r.legend(loc="lower right")
+    plotting.label_panels([ax_l, ax_r])
+    return fig
+
+
+def taylor_figure(sigmas, leading, gap, slope: float, p: tuple, q: tuple):
+    """The penalty term and the Taylor gap against sigma (log-log), with a slope-2 guide."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    ax.loglog(sigmas, leading, "s-", color=plotting.COLORS[0], label=r"penalty term $\frac{\sigma^2}{2}\Omega(\varphi^*)$")
+    ax.loglog(sigmas, gap, "o-", color=plotting.COLORS[1],
+              label=r"gap $|F_\sigma - F + \frac{\sigma^2}{2}\Omega|$" + f", slope {slope:.2f}")
+    ax.loglog(sigmas, gap[0] * (sigmas / sigmas[0]) ** 2, ":", color="grey", label=r"slope 2 (an $O(\sigma^2)$ error)")
+    ax.set_xlabel(r"noise std $\sigma$"), ax.set_ylabel("size")
+    ax.set_title(f"P = N({p[0]:g}, {p[1]:g}²), Q = N({q[0]:g}, {q[1]:g}²)")
+    ax.legend()
+    return fig
+
+
+def scatter3d(ax, x, centers, title: str) -> None:
+    """Roth et al.'s panel: a 3-D scatter in their box, coloured by a Gaussian KDE of the samples themselves."""
+    x = x[np.all(np.isfinite(x), axis=1)]
+    inside = x[np.all([(x[:, i] >= lo) & (x[:, i] <= hi) for i, (lo, hi) in enumerate(ROTH_BOX)], axis=0)]
+    try:
+        density = stats.gaussian_kde(inside.T)(inside.T)
+    except (np.linalg.LinAlgError, ValueError):  # degenerate (e.g. collapsed) samples: no colouring
+        density = np.ones(len(inside))
+    order = density.argsort()
+    ax.scatter(*inside[order].T, c=density[order], s=1.5, cmap="viridis", linewidths=0, depthshade=False)
+    ax.scatter(*centers.T, marker="x", color=plotting.COLORS[1], s=12, linewidths=0.8, depthshade=False)
+    ax.set_xlim(*ROTH_BOX[0]), ax.set_ylim(*ROTH_BOX[1]), ax.set_zlim(*ROTH_BOX[2])
+    ax.view_init(azim=30)
+    ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
+    ax.set_title(title, fontsize=8, pad=0)
+
+
+def roth_frames(runs: dict, frame_steps: list[int], centers, run: int = 0):
+    """Figure 1 of Roth et al.: one row per variant, one 3-D frame per snapshot step, of run ``run``."""
+    n_rows, n_cols = len(runs), len(frame_steps)
+    fig = plt.figure(figsize=(1.9 * n_cols + 0.8, 1.9 * n_rows))
+    for row, (name, r) in enumerate(runs.items()):
+        for col, step in enumerate(frame_steps):
+            ax = fig.add_subplot(n_rows, n_cols, row * n_cols + col + 1, projection="3d")
+            scatter3d(ax, r["frames"][step][run], np.asarray(centers), f"step {step}")
+            if col == 0:
+                ax.text2D(-0.25, 0.5, name, transform=ax.transAxes, rotation=90, va="center", ha="center", fontsize=9)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.01, top=0.97, wspace=0.02, hspace=0.12)
+    return fig
+
+
+def roth_curves(runs: dict):
+    """(a) modes covered, (b) high-quality fraction, (c) distance off the plane: median and range over seeds."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    for (name, r), color in zip(runs.items(), plotting.COLORS):
+        plotting.band(axes[0], r["steps"], r["modes"].T, label=name, color=color)
+        plotting.band(axes[1], r["steps"], r["hq_fraction"].T, color=color)
+        off = np.where(np.isfinite(r["off_plane"]), r["off_plane"], np.nan)
+        plotting.band(axes[2], r["steps"], np.clip(off, 1e-5, None).T, color=color, log=True)
+    axes[0].set_ylabel("modes covered (of 7)"), axes[0].set_ylim(-0.3, 7.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(runs))
+    axes[1].set_ylabel("high-quality fraction"), axes[1].set_ylim(-0.02, 1.02)
+    axes[2].set_ylabel("mean distance off the plane"), axes[2].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("generator steps")
+    plotting.label_panels(axes)
+    return fig
+
+
+def dirac_figure(fields: dict, trajectories: dict, titles: dict, schemes, lim: float, grid: int, clip: float):
+    """Vector fields and trajectories of the Dirac-GAN: one column per field, one row per update scheme."""
+    ticks = np.linspace(-lim, lim, grid)
+    grid_th, grid_ps = np.meshgrid(ticks, ticks)
+    fig, axes = plt.subplots(2, len(fields), figsize=(2.75 * len(fields), 5.7), sharex=True, sharey=True,
+                             layout="constrained")
+    for row, scheme in enumerate(schemes):
+        for col, (name, f) in enumerate(fields.items()):
+            ax = axes[row, col]
+            ax.quiver(grid_th, grid_ps, *f(grid_th, grid_ps), color="0.45", angles="xy", width=0.006)
+            if name == "wgan":
+                for lo, hi in ((clip, lim), (-lim, -clip)):
+                    ax.axhspan(lo, hi, color="0.85", zorder=0)
+            tr = trajectories[scheme, name]
+            ax.plot(tr[:, 0], tr[:, 1], "^", color=plotting.COLORS[0], ms=2.2, alpha=0.7)
+            ax.plot(*tr[0], "o", color=plotting.COLORS[1], ms=5)
+            ax.plot(0, 0, "k+", ms=8)
+            ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal"), ax.grid(False)
+            if row == 0:
+                ax.set_title(titles[name])
+            if row == 1:
+                ax.set_xlabel(r"$\theta$ (generator)")
+            if col == 0:
+                ax.set_ylabel(f"{scheme}\n" + r"$\psi$ (discriminator)")
+    return fig
+
+
+def eigen_figure(numeric: dict, closed: dict, strengths: dict):
+    """Numerical (dots, coloured by strength) and closed-form (lines) Jacobian eigenvalues, R1 and noise."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
+    labels = {"r1": (r"R1 weight $\gamma$", "R1"), "instance_noise": (r"noise std $\sigma$", "instance noise")}
+    for ax, key in zip(axes, ("r1", "instance_noise")):
+        for branch in range(2):
+            ax.plot(closed[key][:, branch].real, closed[key][:, branch].imag, "-", color=plotting.COLORS[0],
+                    lw=1.2, label="closed form" if branch == 0 else None)
+            sc = ax.scatter(numeric[key][:, branch].real, numeric[key][:, branch].imag, c=strengths[key], s=14,
+                            cmap="viridis", zorder=3)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.plot([0, 0], [-0.5, 0.5], "o", color=plotting.COLORS[1], ms=5, label="unregularised $\\pm i/2$")
+        ax.set_xlabel("real part"), ax.set_title(labels[key][1])
+        fig.colorbar(sc, ax=ax, label=labels[key][0])
+        ax.legend(loc="lower left")
+    axes[0].set_ylabel("imaginary part")
+    plotting.label_panels(axes)
+    return fig

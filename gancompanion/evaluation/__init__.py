@@ -1,0 +1,2 @@
+"""Measuring what a GAN learnt: ``metrics`` (sample quality on the toys), ``classifier`` (digits
+classifier scores), ``probes`` (the perfect-discriminator probes of Arjovsky & Bottou 2017)."""
