@@ -160,8 +160,9 @@ def library_fingerprint() -> str:
     from .. import __version__
 
     h = hashlib.sha256(__version__.encode())
-    for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.name.encode())
+    package = Path(__file__).parents[1]
+    for f in sorted(package.rglob("*.py")):
+        h.update(f.relative_to(package).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
