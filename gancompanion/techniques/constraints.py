@@ -20,12 +20,13 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..training.nets import SeedBatchedLinear
+from ..training.parts import Part
 from ..validation import choose, nonnegative, positive_int
 
 Tensor = torch.Tensor
 
 
-class WeightClip:
+class WeightClip(Part):
     """Clamp every parameter of D to ``[-c, c]`` after each D step (WGAN's Lipschitz constraint).
 
     ``c`` is one number, or one per seed-batched run (a tuple of S numbers): then every parameter
@@ -147,7 +148,7 @@ def _power_iteration(weight: Tensor, u: Tensor, n: int, eps: float):
     return v, u, t
 
 
-class SpectralNorm:
+class SpectralNorm(Part):
     """Spectral normalisation of every linear and convolutional layer of D (Miyato et al. 2018).
 
     ``prepare`` turns each seed-batched layer into a ``SpectrallyNormalisedLinear`` and gives plain

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from .noise import SCHEDULES, anneal
-from ..training.parts import per_run
+from ..training.parts import Part, per_run
 from ..validation import choose, nonnegative
 
 Tensor = torch.Tensor
@@ -81,14 +81,15 @@ def wgan_gp(real: Tensor, fake: Tensor, event_ndim: int, weight: float, d: Calla
 class Regularizer(NamedTuple):
     penalty: Callable[..., Tensor]
     needs: frozenset[str]  # which D inputs must require grad before D is evaluated (see ``parts.NEEDS``)
+    random: bool = False  # draws uniforms (from the penalty's own stream)
 
 
 REGULARIZERS: dict[str, Regularizer] = {
     "roth": Regularizer(roth_js, frozenset({"real_grad", "fake_grad"})),
     "r1": Regularizer(r1, frozenset({"real_grad"})),
     "r2": Regularizer(r2, frozenset({"fake_grad"})),
-    "wgan_gp": Regularizer(wgan_gp, frozenset()),
-    "wgan_gp_one_sided": Regularizer(partial(wgan_gp, one_sided=True), frozenset()),
+    "wgan_gp": Regularizer(wgan_gp, frozenset(), random=True),
+    "wgan_gp_one_sided": Regularizer(partial(wgan_gp, one_sided=True), frozenset(), random=True),
 }
 
 
@@ -97,14 +98,22 @@ def get_regularizer(name: str) -> Regularizer:
     return REGULARIZERS[choose("regularizer", name, REGULARIZERS)]
 
 
-class Penalty:
+class Penalty(Part):
     """A gradient penalty as a D term of the training loop: ``kind`` from ``REGULARIZERS``, with weight
     ``weight`` (gamma or lambda; one number, or one per seed-batched run), optionally annealed
-    (``schedule``/``decay`` as in ``noise.anneal``; Roth et al. anneal gamma by 0.01^(t/T))."""
+    (``schedule``/``decay`` as in ``noise.anneal``; Roth et al. anneal gamma by 0.01^(t/T)). Its ``name``
+    (the history column) is ``<kind>_penalty`` unless given; a penalty that draws uniforms (WGAN-GP) draws
+    them from its ``stream``, ``"uniform"`` unless given."""
 
-    def __init__(self, kind: str, weight, schedule: str = "fixed", decay: float = 0.01):
+    def __init__(self, kind: str, weight, schedule: str = "fixed", decay: float = 0.01, name: str | None = None,
+                 stream: str | None = None):
         self.kind, self.fn = kind, get_regularizer(kind).penalty
-        self.name, self.needs = "penalty", get_regularizer(kind).needs
+        self.needs = get_regularizer(kind).needs
+        self._defaults = {"name": f"{kind}_penalty", "stream": "uniform" if get_regularizer(kind).random else None}
+        self.name = name or self._defaults["name"]
+        self.stream = (stream or "uniform") if get_regularizer(kind).random else None
+        if stream is not None and self.stream is None:
+            raise ValueError(f"the {kind!r} penalty draws no random numbers, so it takes no stream; got {stream!r}")
         weights = [weight] if isinstance(weight, (int, float)) else list(weight)
         for w in weights:
             nonnegative("weight", w)
@@ -114,7 +123,9 @@ class Penalty:
             raise ValueError(f"decay must be in (0, 1], got {decay!r}")
 
     def __repr__(self) -> str:
-        return f"Penalty({self.kind!r}, weight={self.weight!r}, schedule={self.schedule!r}, decay={self.decay!r})"
+        chosen = "".join(f", {k}={getattr(self, k)!r}" for k, v in self._defaults.items() if getattr(self, k) != v)
+        return (f"Penalty({self.kind!r}, weight={self.weight!r}, schedule={self.schedule!r}, decay={self.decay!r}"
+                f"{chosen})")
 
     def weight_at(self, like: Tensor, step: int, total: int):
         """The weight at ``step`` of ``total``: a float, or one per run shaped like ``like``'s runs axes."""
@@ -124,13 +135,13 @@ class Penalty:
     def __call__(self, v, step: int, total: int) -> Tensor:
         return self.fn(real=v.real, fake=v.fake, real_logits=v.real_out.score, fake_logits=v.fake_out.score,
                        event_ndim=v.event_ndim, weight=self.weight_at(v.real_out.score, step, total), d=v.d,
-                       uniform=v.streams.uniform)
+                       uniform=partial(v.streams.uniform, stream=self.stream))
 
 
 SHARED_GRADIENT = ("roth", "r1", "r2")  # the penalties that are functions of the logit's input gradients
 
 
-class Penalties:
+class Penalties(Part):
     """Several penalties of ``SHARED_GRADIENT`` as one D term, from one pass of input gradients.
 
     Runs that differ only in which of these penalties they get, and how much (per-run weights, 0 for
@@ -138,18 +149,19 @@ class Penalties:
 
     Args:
         penalties: ``Penalty`` objects of distinct kinds from ``SHARED_GRADIENT``.
+        name: the history column of their sum.
     """
 
-    def __init__(self, penalties):
+    def __init__(self, penalties, name: str = "penalties"):
         self.penalties = tuple(penalties)
         kinds = [choose("penalty sharing input gradients", p.kind, SHARED_GRADIENT) for p in self.penalties]
         if not kinds or len(set(kinds)) != len(kinds):
             raise ValueError(f"Penalties needs distinct kinds, got {kinds!r}")
-        self.name = "penalty"
+        self.name = name
         self.needs = frozenset().union(*(p.needs for p in self.penalties))
 
     def __repr__(self) -> str:
-        return f"Penalties({list(self.penalties)!r})"
+        return f"Penalties({list(self.penalties)!r}" + (f", name={self.name!r})" if self.name != "penalties" else ")")
 
     def __call__(self, v, step: int, total: int) -> Tensor:
         sides = [(x, out) for x, out, need in ((v.real, v.real_out, "real_grad"), (v.fake, v.fake_out, "fake_grad"))

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..training import objectives
 from ..training.nets import MLP
-from ..training.parts import DOutput
+from ..training.parts import DOutput, Part
 from ..validation import nonnegative, positive, positive_int
 
 Tensor = torch.Tensor
@@ -85,7 +85,7 @@ def pulling_away(embedding: Tensor, eps: float = 1e-12) -> Tensor:
     return off / (n * (n - 1))
 
 
-class PullingAway:
+class PullingAway(Part):
     """G term ``weight * PT(Enc(G(z)))`` (Zhao et al. 2017, sec. 2.4; they use weight 0.1)."""
 
     needs = frozenset({"features"})

@@ -23,14 +23,14 @@ from ..device import generator
 from .layers import MinibatchDiscrimination, VirtualBatchNorm
 from ..training.nets import ACTIVATIONS, MLP
 from ..training.objectives import Objective, get_objective
-from ..training.parts import DOutput
+from ..training.parts import DOutput, Part
 from ..validation import choose, finite, nonnegative, positive_int
 
 Tensor = torch.Tensor
 PLAYERS = ("g", "d")
 
 
-class FeatureMatching:
+class FeatureMatching(Part):
     """G term: the squared distance between the mean features of a real and a generated batch (sec. 3.1).
 
     As the paper's MNIST code: ``mean_h (mean_b f_fake - mean_b f_real)^2`` over D's last hidden layer
@@ -58,7 +58,7 @@ class FeatureMatching:
         return f"FeatureMatching(weight={self.weight}, layer={self.layer!r})"
 
 
-class HistoricalAveraging:
+class HistoricalAveraging(Part):
     """A player's penalty ``weight * ||theta - (1/t) sum_{i<=t} theta[i]||^2`` (Salimans et al. 2016, sec. 3.3).
 
     ``theta[i]`` is the player's parameter vector at its i-th update; the average includes the current

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..training.parts import Part
 from ..validation import choose, fraction, nonnegative, positive, positive_int
 
 Tensor = torch.Tensor
@@ -26,7 +27,7 @@ LATENT_METHODS = ("gd", "natural")
 
 
 @dataclass(frozen=True)
-class LatentOptimisation:
+class LatentOptimisation(Part):
     """LOGAN's latent step (Wu et al. 2019, Algorithm 1 and sec. 3.3).
 
     Attributes:
@@ -87,7 +88,7 @@ def top_k_indices(scores: Tensor, k: int, largest: bool = True) -> Tensor:
 
 
 @dataclass(frozen=True)
-class TopK:
+class TopK(Part):
     """Top-k training (Sinha et al. 2020): G's loss sees only the k best-scored generated samples.
 
     Attributes:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..training.parts import Part
 from ..validation import choose, nonnegative
 
 SCHEDULES = ("fixed", "linear", "exponential")
@@ -32,7 +33,7 @@ def anneal(start: float, step: int, total: int, schedule: str = "fixed", decay: 
 
 
 @dataclass(frozen=True)
-class InstanceNoise:
+class InstanceNoise(Part):
     """Gaussian instance noise with an optional annealing schedule.
 
     Attributes:
@@ -41,11 +42,17 @@ class InstanceNoise:
         schedule: one of ``SCHEDULES``.
         decay: for ``exponential``, the factor sigma falls by over the whole run: one number, or one per
             run (a tuple; 1 keeps that run's sigma fixed), so that annealed and fixed noise train as one model.
+        stream: the random stream the loop draws its standard normals from (``streams.noise``).
     """
 
     sigma: float | tuple[float, ...]
     schedule: str = "fixed"
     decay: float | tuple[float, ...] = 0.01
+    stream: str = "noise"
+
+    def __repr__(self) -> str:  # the stream is shown when it is not the default (old checkpoints keep their id)
+        stream = f", stream={self.stream!r}" if self.stream != "noise" else ""
+        return f"InstanceNoise(sigma={self.sigma!r}, schedule={self.schedule!r}, decay={self.decay!r}{stream})"
 
     def __post_init__(self):
         if isinstance(self.sigma, (int, float)):

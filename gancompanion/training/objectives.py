@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .parts import Part
 from ..validation import choose, fraction
 
 Tensor = torch.Tensor
@@ -85,7 +86,7 @@ def score_metrics(prefix: str) -> Callable[[Tensor, Tensor], dict[str, Tensor]]:
 
 
 @dataclass(frozen=True)
-class Objective:
+class Objective(Part):
     """One GAN objective: the two players' losses and what to log about D."""
 
     name: str

@@ -7,12 +7,13 @@ these kinds, carrying (and validating) its own settings:
 kind                protocol                                                        examples
 ==================  ==============================================================  ===================
 objective           ``d_loss(real, fake)``, ``g_loss(fake)``, ``metrics(real, fake)``  ``objectives``
-D term              ``name``, ``needs``, ``__call__(DView, step, total) -> (*runs,)``   ``regularizers.Penalty``
+D term              ``name``, ``needs``, ``__call__(DView, step, total) -> (*runs,)``   ``d_terms.Penalty``
 G term              ``name``, ``needs``, ``__call__(GView, step, total) -> (*runs,)``   feature matching
 constraint          ``prepare(d)`` once, ``after_step(d)`` after each D update        weight clipping
 latent step         ``__call__(z, g, d, objective, step, total) -> z``               LOGAN
 selection           ``__call__(DOutput, step, total) -> indices (*runs, k)``         top-k
 instance noise      ``__call__(x, standard_normal, step, total)``                    ``noise.InstanceNoise``
+every part          ``checkpoint_id``; ``stream`` if it draws random numbers           ``parts.Part``
 ==================  ==============================================================  ===================
 
 A term declares in ``needs`` what the loop must prepare for it, so the plain path prepares nothing:
@@ -20,6 +21,16 @@ A term declares in ``needs`` what the loop must prepare for it, so the plain pat
 ``forward_features``), ``"real"`` (the G step also scores a real batch, without grad). Terms and
 constraints may define ``bind(g, d)`` (called once before training) and ``state_dict`` /
 ``load_state_dict`` (kept in checkpoints).
+
+Every part also has:
+
+- ``checkpoint_id``: a string naming its kind and every setting that changes its numbers. A checkpoint
+  records the ids of its run's parts and resumes only under the same ids; a part without one is refused
+  when checkpointing. Subclasses of ``Part`` have their ``repr`` as their id (so a ``Part`` needs a
+  ``repr`` that shows every setting: a dataclass's does); any other class defines ``checkpoint_id``.
+- ``name`` (terms): the history column of its value; the terms of one run must have distinct names.
+- ``stream`` (a part that draws random numbers): the name of its own random stream, drawn with
+  ``streams.noise(stream)`` or ``streams.uniform(shape, stream)``; no two parts of one run share a stream.
 """
 
 from __future__ import annotations
@@ -108,13 +119,53 @@ def per_run(value, like: Tensor, trailing: int = 0) -> float | Tensor:
     return t.reshape(*t.shape, *([1] * trailing))
 
 
+class Part:
+    """A part whose ``repr`` is its checkpoint identity (see the module docstring)."""
+
+    @property
+    def checkpoint_id(self) -> str:
+        return repr(self)
+
+
 def describe(part) -> str:
-    """A stable description of a part and its settings (what a checkpoint's signature records)."""
-    if part is None:
-        return "None"
+    """A part's checkpoint identity (``checkpoint_id``), and of a list of parts; what a checkpoint records."""
+    if part is None or isinstance(part, str):  # a part may be named (an objective by its registry name)
+        return repr(part)
     if isinstance(part, (list, tuple)):
         return "[" + ", ".join(describe(p) for p in part) + "]"
-    return repr(part)
+    ident = getattr(part, "checkpoint_id", None)
+    if not isinstance(ident, str):
+        raise TypeError(f"part {type(part).__name__} has no checkpoint_id, so a checkpoint cannot tell whether it "
+                        "resumes the same run; subclass parts.Part (its repr is its id) or define checkpoint_id")
+    return ident
+
+
+def _label(part) -> str:
+    ident = getattr(part, "checkpoint_id", None)
+    return ident if isinstance(ident, str) else type(part).__name__
+
+
+def check_names(terms) -> None:
+    """Refuse two terms of one run with the same ``name`` (one value would silently replace the other)."""
+    seen: dict[str, Any] = {}
+    for t in terms:
+        if t.name in seen:
+            raise ValueError(f"two parts are both named {t.name!r}: {_label(seen[t.name])} and {_label(t)}; "
+                             "give each a distinct name (name=...)")
+        seen[t.name] = t
+
+
+def check_streams(parts) -> None:
+    """Refuse two parts of one run that draw from the same random stream (see the module docstring)."""
+    seen: dict[str, Any] = {}
+    for p in parts:
+        stream = getattr(p, "stream", None)
+        if stream is None:
+            continue
+        if stream in seen:
+            raise ValueError(f"two parts draw from the random stream {stream!r}: {_label(seen[stream])} and "
+                             f"{_label(p)}; give each its own stream (stream=...)")
+        seen[stream] = p
 
 
 @dataclass

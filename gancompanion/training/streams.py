@@ -1,4 +1,4 @@
-"""Random streams that feed a training loop: real batches, latents, instance noise, uniforms.
+"""Random streams that feed a training loop: real batches, latents, and one stream per random part.
 
 ``ToyStreams`` serves S independent runs at once: every run has its own generator per quantity,
 seeded from its own seed alone (``device.derive_seed``), so run s sees exactly the numbers it
@@ -6,6 +6,9 @@ would see if it were trained on its own. Numbers are drawn in chunks of ``chunk`
 the per-step cost low. ``DatasetStreams`` serves one run on a fixed dataset (shuffled epochs).
 
 Both return tensors shaped ``(*runs, batch, *event)``: ``runs`` is ``(S,)`` for toys, ``()`` for images.
+A part that draws random numbers names its own stream (``parts``): ``noise(stream)`` and
+``uniform(shape, stream)`` serve each name from its own generator per run, so what one part draws never
+shifts another's numbers. Instance noise draws from ``"noise"``, WGAN-GP's interpolation from ``"uniform"``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,24 @@ from ..device import generator
 from ..validation import positive_int
 
 QUANTITIES = ("data", "latent", "noise", "uniform", "eval")
+LOOP_STREAMS = ("data", "latent", "eval")  # the loop's own; no part may draw from them
+
+
+def seed_words(stream: str) -> tuple[str, ...]:
+    """What a stream's seeds are derived from (``device.derive_seed``): the name of one of ``QUANTITIES``,
+    or ``"part"`` and a part's stream name in pieces of 4 characters (``derive_seed`` reads 4 bytes of a word)."""
+    if stream in QUANTITIES:
+        return (stream,)
+    if not (isinstance(stream, str) and stream and stream.isascii()):
+        raise ValueError(f"a stream's name must be a non-empty ASCII string, got {stream!r}")
+    return ("part", *(stream[i:i + 4] for i in range(0, len(stream), 4)))
+
+
+def _kind_of(stream: str, kind: str, kinds: dict[str, str]) -> None:
+    if stream in LOOP_STREAMS and stream != kind:
+        raise ValueError(f"the stream {stream!r} is the loop's own; a part names a stream of its own")
+    if kinds.setdefault(stream, kind) != kind:
+        raise ValueError(f"the stream {stream!r} serves {kinds[stream]} draws; it cannot also serve {kind} draws")
 
 
 class ToyStreams:
@@ -42,9 +63,10 @@ class ToyStreams:
         self.chunk = positive_int("chunk", chunk)
         self.device = torch.device(device)
         self.event_shape = (dist.dim,)
-        self._gens = {q: [generator(s, q, device=self.device) for s in self.seeds] for q in QUANTITIES[:4]}
+        self._gens: dict[str, list[torch.Generator]] = {}
+        self._kinds: dict[str, str] = {}
         self._buffers: dict[str, torch.Tensor] = {}
-        self._pos = {q: self.chunk for q in QUANTITIES[:4]}
+        self._pos: dict[str, int] = {}
 
     @property
     def runs(self) -> tuple[int, ...]:
@@ -54,41 +76,50 @@ class ToyStreams:
     def event_ndim(self) -> int:
         return len(self.event_shape)
 
-    def _draw(self, quantity: str, gen: torch.Generator) -> torch.Tensor:
+    def _draw(self, kind: str, gen: torch.Generator) -> torch.Tensor:
         shape = (self.chunk, self.batch_size)
-        if quantity == "data":
+        if kind == "data":
             return self.dist.sample(shape, gen)
-        if quantity == "latent":
+        if kind == "latent":
             return torch.randn(*shape, self.latent_dim, generator=gen, device=self.device)
-        if quantity == "noise":
+        if kind == "noise":
             return torch.randn(*shape, *self.event_shape, generator=gen, device=self.device)
         return torch.rand(*shape, generator=gen, device=self.device)
 
-    def _next(self, quantity: str) -> torch.Tensor:
-        if self._pos[quantity] == self.chunk:
-            self._buffers[quantity] = torch.stack([self._draw(quantity, g) for g in self._gens[quantity]])
-            self._pos[quantity] = 0
-        out = self._buffers[quantity][:, self._pos[quantity]]
-        self._pos[quantity] += 1
+    def _generators(self, stream: str) -> list[torch.Generator]:
+        if stream not in self._gens:
+            self._gens[stream] = [generator(s, *seed_words(stream), device=self.device) for s in self.seeds]
+            self._pos[stream] = self.chunk
+        return self._gens[stream]
+
+    def _next(self, stream: str, kind: str) -> torch.Tensor:
+        _kind_of(stream, kind, self._kinds)
+        gens = self._generators(stream)
+        if self._pos[stream] == self.chunk:
+            self._buffers[stream] = torch.stack([self._draw(kind, g) for g in gens])
+            self._pos[stream] = 0
+        out = self._buffers[stream][:, self._pos[stream]]
+        self._pos[stream] += 1
         return out
 
     def real(self) -> torch.Tensor:
         """``(S, B, *event)`` samples of the data distribution."""
-        return self._next("data")
+        return self._next("data", "data")
 
     def latent(self) -> torch.Tensor:
         """(S, B, latent_dim) draws of z ~ N(0, I)."""
-        return self._next("latent")
+        return self._next("latent", "latent")
 
-    def noise(self) -> torch.Tensor:
-        """``(S, B, *event)`` standard normal draws, for instance noise."""
-        return self._next("noise")
+    def noise(self, stream: str = "noise") -> torch.Tensor:
+        """``(S, B, *event)`` standard normal draws from ``stream`` (instance noise's is ``"noise"``)."""
+        return self._next(stream, "noise")
 
-    def uniform(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """(S, B) draws of U[0, 1] (for WGAN-GP's interpolation); ``shape`` must be (S, B)."""
+    def uniform(self, shape: tuple[int, ...], stream: str = "uniform") -> torch.Tensor:
+        """(S, B) draws of U[0, 1] from ``stream`` (WGAN-GP's interpolation's is ``"uniform"``); ``shape``
+        must be (S, B)."""
         if tuple(shape) != (*self.runs, self.batch_size):
             raise ValueError(f"uniform draws come as {(*self.runs, self.batch_size)}, not {tuple(shape)}")
-        return self._next("uniform")
+        return self._next(stream, "uniform")
 
     def fixed_latent(self, n: int) -> torch.Tensor:
         """(S, n, latent_dim): the same latents every call (an evaluation set per run)."""
@@ -101,10 +132,10 @@ class ToyStreams:
 
     def load_state_dict(self, state: dict) -> None:
         for q, states in state["gens"].items():
-            for g, s in zip(self._gens[q], states):
+            for g, s in zip(self._generators(q), states):
                 g.set_state(s)
         self._buffers = {q: b.to(self.device) for q, b in state["buffers"].items()}
-        self._pos = dict(state["pos"])
+        self._pos = {**{q: self.chunk for q in self._gens}, **state["pos"]}
 
 
 class DatasetStreams:
@@ -126,7 +157,8 @@ class DatasetStreams:
         self.latent_dim = positive_int("latent_dim", latent_dim)
         self.seed = int(seed)
         self.event_shape = tuple(data.shape[1:])
-        self._gens = {q: generator(self.seed, q, device=self.device) for q in QUANTITIES[:4]}
+        self._gens: dict[str, torch.Generator] = {}
+        self._kinds: dict[str, str] = {}
         self._order = torch.empty(0, dtype=torch.long, device=self.device)
         self._pos = 0
 
@@ -140,22 +172,30 @@ class DatasetStreams:
     def batches_per_epoch(self) -> int:
         return len(self.data) // self.batch_size
 
+    def _generator(self, stream: str, kind: str) -> torch.Generator:
+        _kind_of(stream, kind, self._kinds)
+        if stream not in self._gens:
+            self._gens[stream] = generator(self.seed, *seed_words(stream), device=self.device)
+        return self._gens[stream]
+
     def real(self) -> torch.Tensor:
         if self._pos + self.batch_size > len(self._order):
-            self._order = torch.randperm(len(self.data), generator=self._gens["data"], device=self.device)
+            self._order = torch.randperm(len(self.data), generator=self._generator("data", "data"), device=self.device)
             self._pos = 0
         idx = self._order[self._pos: self._pos + self.batch_size]
         self._pos += self.batch_size
         return self.data[idx]
 
     def latent(self) -> torch.Tensor:
-        return torch.randn(self.batch_size, self.latent_dim, generator=self._gens["latent"], device=self.device)
+        return torch.randn(self.batch_size, self.latent_dim, generator=self._generator("latent", "latent"),
+                           device=self.device)
 
-    def noise(self) -> torch.Tensor:
-        return torch.randn(self.batch_size, *self.event_shape, generator=self._gens["noise"], device=self.device)
+    def noise(self, stream: str = "noise") -> torch.Tensor:
+        return torch.randn(self.batch_size, *self.event_shape, generator=self._generator(stream, "noise"),
+                           device=self.device)
 
-    def uniform(self, shape: tuple[int, ...]) -> torch.Tensor:
-        return torch.rand(*shape, generator=self._gens["uniform"], device=self.device)
+    def uniform(self, shape: tuple[int, ...], stream: str = "uniform") -> torch.Tensor:
+        return torch.rand(*shape, generator=self._generator(stream, "uniform"), device=self.device)
 
     def fixed_latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator(self.seed, "eval", device=self.device),
@@ -166,5 +206,7 @@ class DatasetStreams:
 
     def load_state_dict(self, state: dict) -> None:
         for q, s in state["gens"].items():
+            if q not in self._gens:
+                self._gens[q] = generator(self.seed, *seed_words(q), device=self.device)
             self._gens[q].set_state(s)
         self._order, self._pos = state["order"].to(self.device), state["pos"]

@@ -28,7 +28,7 @@ import torch
 from . import allocator
 from .. import files
 from .objectives import Objective, get_objective
-from .parts import DOutput, DView, GView, describe, discriminate, needs_of, select
+from .parts import DOutput, DView, GView, check_names, check_streams, describe, discriminate, needs_of, select
 from ..progress import bar
 from ..validation import choose, nonnegative, positive_int
 
@@ -174,7 +174,7 @@ def fuses_d_calls(d: torch.nn.Module, needs: frozenset[str]) -> bool:
 
 
 def _noisy(noise, x: torch.Tensor, streams, step: int, total: int) -> torch.Tensor:
-    return noise(x, streams.noise(), step, total) if noise is not None and noise.active else x
+    return noise(x, streams.noise(noise.stream), step, total) if noise is not None and noise.active else x
 
 
 def d_step(d, opt_d, real, fake, *, objective: Objective, terms=(), constraints=(), noise=None, streams=None,
@@ -198,6 +198,8 @@ def d_step(d, opt_d, real, fake, *, objective: Objective, terms=(), constraints=
     loss = objective.d_loss(real_out.score, fake_out.score)
     view = DView(real, fake, real_out, fake_out, d, streams, event_ndim)
     values = {t.name: t(view, step, total) for t in terms}
+    if len(values) < len(terms):
+        check_names(terms)
     opt_d.zero_grad(set_to_none=True)
     sum([loss, *values.values()]).sum().backward()
     opt_d.step()
@@ -229,6 +231,8 @@ def g_step(d, opt_g, fake, *, objective: Objective, terms=(), noise=None, select
         kept = fake_out if selection is None else select(fake_out, selection(fake_out, step, total))
         loss = objective.g_loss(kept.score)
         values = {t.name: t(view, step, total) for t in terms}
+        if len(values) < len(terms):
+            check_names(terms)
         opt_g.zero_grad(set_to_none=True)
         sum([loss, *values.values()]).sum().backward()
         opt_g.step()
@@ -268,7 +272,8 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
         objective, d_terms, g_terms, constraints, noise, latent_step, selection: the parts (``parts``).
         hooks: callbacks at fixed step counts (snapshots, evaluations).
         checkpoint: a file to resume from (if it exists and was written by the same run) and to save to
-            every ``checkpoint_every`` steps and at the end, atomically; never from a non-finite state.
+            every ``checkpoint_every`` steps and at the end, atomically; never from a non-finite state. Every
+            part needs a ``checkpoint_id`` (``parts``): a part without one is refused.
         compile: run g and d through ``torch.compile`` (True, False, or "auto": only on CUDA).
     Returns:
         TrainResult with the history DataFrame, the hooks' records, and the runs that diverged.
@@ -276,6 +281,8 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     allocator.keep_freed_memory()  # a step's freed activations stay for the next step (no page faults)
     objective = get_objective(objective)
     parts = [*d_terms, *g_terms, *constraints]
+    check_names([*d_terms, *g_terms])
+    check_streams([p for p in (objective, noise, *parts, latent_step, selection) if p is not None])
     for c in constraints:
         c.prepare(d)
     for p in parts:
@@ -336,7 +343,7 @@ class _Run:
         self.reported: set[int] = set()
         self.start = 0
         self.path = Path(checkpoint) if checkpoint is not None else None
-        self.signature = {**cfg.to_dict(), "parts": describe(signature),
+        self.signature = {**cfg.to_dict(), "parts": describe(signature) if self.path is not None else None,
                           "runs": list(getattr(streams, "seeds", [getattr(streams, "seed", None)]))}
         if self.path is not None and self.path.exists():
             self.load()
