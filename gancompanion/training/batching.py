@@ -3,7 +3,7 @@
 A chapter often compares a few recipes that share everything but a number: a penalty's weight (0 for
 none), the std of instance noise (0 for none), or its annealing (a decay of 1 keeps sigma fixed).
 ``merge`` turns such recipes into one *per-run* recipe, so that all variants and seeds train together,
-each run as it would train alone, up to rounding (``tests/test_batching.py`` checks this).
+each run as it would train alone, up to rounding (``tests/training/test_batching.py`` checks this).
 """
 
 from __future__ import annotations

@@ -304,7 +304,7 @@ def test_cli_run_executes_and_reports(project, capsys):
     assert "[smoke seed 0] CLAIM test.a: PASS generation 1" in capsys.readouterr().out
 
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9]*.md"))
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9]*.md"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

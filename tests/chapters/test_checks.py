@@ -19,7 +19,7 @@ from gancompanion.analytic import divergences, minibatch_divergences
 from gancompanion.analytic.divergences import LOG2, Mixture1D
 
 NAN = float("nan")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- helpers: NaN is never dropped ---------------------------------------------------------------

@@ -15,7 +15,7 @@ import torch
 from gancompanion.chapters import chapter
 from gancompanion.pipeline import claims, runner
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_a_chapter_computes_on_one_thread_unless_asked(monkeypatch):

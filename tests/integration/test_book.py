@@ -8,7 +8,7 @@ import pytest
 from gancompanion.pipeline import book, claims, runner
 
 PARAMS = {"scale": "smoke", "device": "cpu", "seed": 0}  # what `make test` executes first
-PAGES = sorted((Path(__file__).parents[1] / "book").glob("*.md"))
+PAGES = sorted((Path(__file__).parents[2] / "book").glob("*.md"))
 
 
 def record(cid, scale, seed, status):

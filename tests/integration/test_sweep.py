@@ -14,7 +14,7 @@ import pytest
 
 from gancompanion.pipeline import cli, runner, sweep
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FILES = REPO / "gancompanion" / "files.py"
 
 CHAPTER = '''\

@@ -17,7 +17,7 @@ import pytest
 
 from gancompanion.pipeline import claims, runner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = {"scale": "smoke", "device": "cpu", "seed": 0}  # what `make test` executes first
 
 

@@ -17,7 +17,7 @@ from test_runner import ledger, make_project
 
 from gancompanion.pipeline import book, cli
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 CHAPTERS = ("01_perfect_discriminator", "03_other")
 
 
