@@ -17,3 +17,12 @@ def results_dir(tmp_path, monkeypatch):
     """Claim records of a test go to a temporary folder."""
     monkeypatch.setenv("GANCOMPANION_RESULTS", str(tmp_path / "results"))
     return tmp_path / "results"
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Work in a fresh folder, with no results or claims folder set by the environment."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path

@@ -83,11 +83,8 @@ def built(monkeypatch):
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch, built):
-    monkeypatch.chdir(tmp_path)
-    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
-        monkeypatch.delenv(var, raising=False)
-    return make_project(tmp_path, CHAPTERS, {"01_perfect_discriminator": "noise_scale = None"})
+def project(in_tmp, built):
+    return make_project(in_tmp, CHAPTERS, {"01_perfect_discriminator": "noise_scale = None"})
 
 
 def run_shown(command: str, root: Path, capsys) -> int:

@@ -30,11 +30,8 @@ def sigint_as_in_a_terminal():
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
-        monkeypatch.delenv(var, raising=False)
-    return make_project(tmp_path, ("01_test", "02_second"))
+def project(in_tmp):
+    return make_project(in_tmp, ("01_test", "02_second"))
 
 
 def snapshot(root):

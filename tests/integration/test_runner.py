@@ -88,11 +88,8 @@ def ledger(root: Path) -> dict:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
-        monkeypatch.delenv(var, raising=False)
-    return make_project(tmp_path)
+def project(in_tmp):
+    return make_project(in_tmp)
 
 
 def run(root, **params):

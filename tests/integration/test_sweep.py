@@ -70,12 +70,9 @@ def make_project(root: Path, names=("01_test",)) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def project(in_tmp, monkeypatch):
     monkeypatch.setattr(runner, "library_fingerprint", lambda: "fixed")  # the skip key, whatever else is edited
-    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
-        monkeypatch.delenv(var, raising=False)
-    return make_project(tmp_path)
+    return make_project(in_tmp)
 
 
 @pytest.fixture(scope="module")
