@@ -67,6 +67,8 @@ class ToyStreams:
         self._kinds: dict[str, str] = {}
         self._buffers: dict[str, torch.Tensor] = {}
         self._pos: dict[str, int] = {}
+        for q in QUANTITIES[:4]:  # the loop's quantities, in every state_dict
+            self._generators(q)
 
     @property
     def runs(self) -> tuple[int, ...]:
@@ -131,11 +133,13 @@ class ToyStreams:
                 "buffers": dict(self._buffers), "pos": dict(self._pos)}
 
     def load_state_dict(self, state: dict) -> None:
+        """Back to ``state``: a stream first drawn from after it was saved starts afresh."""
+        self._gens, self._pos = {}, {}
         for q, states in state["gens"].items():
             for g, s in zip(self._generators(q), states):
                 g.set_state(s)
         self._buffers = {q: b.to(self.device) for q, b in state["buffers"].items()}
-        self._pos = {**{q: self.chunk for q in self._gens}, **state["pos"]}
+        self._pos.update(state["pos"])
 
 
 class DatasetStreams:
@@ -157,7 +161,7 @@ class DatasetStreams:
         self.latent_dim = positive_int("latent_dim", latent_dim)
         self.seed = int(seed)
         self.event_shape = tuple(data.shape[1:])
-        self._gens: dict[str, torch.Generator] = {}
+        self._gens = {q: generator(self.seed, *seed_words(q), device=self.device) for q in QUANTITIES[:4]}
         self._kinds: dict[str, str] = {}
         self._order = torch.empty(0, dtype=torch.long, device=self.device)
         self._pos = 0
@@ -205,8 +209,8 @@ class DatasetStreams:
         return {"gens": {q: g.get_state() for q, g in self._gens.items()}, "order": self._order, "pos": self._pos}
 
     def load_state_dict(self, state: dict) -> None:
+        self._gens = {}  # a stream first drawn from after the state was saved starts afresh
         for q, s in state["gens"].items():
-            if q not in self._gens:
-                self._gens[q] = generator(self.seed, *seed_words(q), device=self.device)
+            self._gens[q] = generator(self.seed, *seed_words(q), device=self.device)
             self._gens[q].set_state(s)
         self._order, self._pos = state["order"].to(self.device), state["pos"]

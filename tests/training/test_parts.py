@@ -104,3 +104,17 @@ def test_a_part_cannot_draw_from_the_loops_own_streams():
     st = streams.ToyStreams(data.ring(), [0], batch_size=8, latent_dim=2)
     with pytest.raises(ValueError, match="the stream 'latent' is the loop's own"):
         st.noise("latent")
+
+
+@pytest.mark.parametrize("make", [lambda: streams.ToyStreams(data.ring(), [0, 1], batch_size=8, latent_dim=2, chunk=2),
+                                  lambda: streams.DatasetStreams(torch.arange(40.0).reshape(20, 2), 4, 2, seed=0)],
+                         ids=["toy", "dataset"])
+def test_loading_a_state_undoes_every_draw_since_part_streams_included(make):
+    st = make()
+    state = st.state_dict()  # saved before anything was drawn, as a trial run's caller does
+    first = [st.real(), st.latent(), st.noise(), st.noise("mine")]
+    for _ in range(3):
+        st.real(), st.latent(), st.noise("mine")
+    st.load_state_dict(state)
+    again = [st.real(), st.latent(), st.noise(), st.noise("mine")]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
