@@ -58,14 +58,8 @@ def samplers(cfg, g, d, z0, seeds):
             x = g(z0)
         return sampling.Sampled(x, z0, sampling.Cost(1.0, 0.0, (time.perf_counter() - t0) / z0[..., 0].numel()), {})
 
-    return {
-        "plain": plain,
-        "DRS": lambda: sampling.drs(g, d, z0.shape[1], (len(seeds), cfg.latent_dim), percentile=cfg.drs_percentile,
-                                    eps=cfg.drs_eps, burn_in=cfg.drs_burn_in, batch=z0.shape[1], generator=gen),
-        "DDLS": lambda: sampling.ddls(g, d, z0, step_size=cfg.ddls_step, steps=cfg.ddls_steps, generator=gen),
-        "DGFlow": lambda: sampling.dgflow(g, d, z0, eta=cfg.dgflow_eta, gamma=cfg.dgflow_gamma,
-                                          steps=cfg.dgflow_steps, generator=gen),
-    }
+    refiners = {name: (lambda refine=refine: refine(g, d, z0, cfg, gen)) for name, refine in sampling.REFINERS.items()}
+    return {"plain": plain, **refiners}
 
 
 def step_timer(cfg, seeds, recipe, n):

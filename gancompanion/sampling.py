@@ -9,6 +9,8 @@
 - ``dgflow``: discriminator gradient flow (Ansari et al. 2021): the latent Euler-Maruyama update
   z <- z + eta s(d) grad_z d(G(z)) + sqrt(2 eta gamma) xi.
 
+``REFINERS`` names the samplers a chapter compares with plain samples, with their settings.
+
 Shapes follow the package: latents ``(*runs, B, latent_dim)``, samples ``(*runs, B, *event)``, D's
 logits ``(*runs, B)`` (seed-batched MLPs have runs = (S,)). D must score each sample on its own, so
 that the gradient of the summed logits is every sample's own gradient. Every method returns a
@@ -291,6 +293,19 @@ def dgflow(g, d, z: Tensor, *, eta: float = 0.1, gamma: float = 0.01, steps: int
         with torch.no_grad():
             x = g(z)
     return Sampled(x, z.detach(), _chain_cost(steps, z, time.perf_counter() - t0), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# The samplers a chapter compares with plain samples: name -> refine(g, d, z, settings, generator) -> Sampled,
+# from the starting latents z (*runs, n, latent_dim); a sampler's settings are named <its key>_<setting>.
+
+REFINERS: dict[str, Callable[..., Sampled]] = {
+    "DRS": lambda g, d, z, s, gen: drs(g, d, z.shape[-2], (*z.shape[:-2], z.shape[-1]), percentile=s.drs_percentile,
+                                       eps=s.drs_eps, burn_in=s.drs_burn_in, batch=z.shape[-2], generator=gen),
+    "DDLS": lambda g, d, z, s, gen: ddls(g, d, z, step_size=s.ddls_step, steps=s.ddls_steps, generator=gen),
+    "DGFlow": lambda g, d, z, s, gen: dgflow(g, d, z, eta=s.dgflow_eta, gamma=s.dgflow_gamma, steps=s.dgflow_steps,
+                                             generator=gen),
+}
 
 
 def _chain_cost(steps: int, z: Tensor, seconds: float) -> Cost:

@@ -16,7 +16,8 @@ from ..training import train
 from ..device import generator
 from ..training.objectives import get_objective
 from ..training.streams import ToyStreams
-from ..techniques.improved import FeatureDiscriminator, FeatureMatching, HistoricalAveraging, MLPGenerator, without_g_loss
+from ..techniques.improved import (FeatureDiscriminator, FeatureMatching, HistoricalAveraging, MLPGenerator,
+                                   without_g_loss)
 from ..validation import choose
 
 VARIANTS = ("baseline", "feature matching", "minibatch discrimination", "historical averaging",

@@ -103,7 +103,7 @@ def perfect_discriminator_probe(g: torch.nn.Module, make_discriminator: Callable
     Args:
         g: the generator, frozen (put in eval mode; its parameters are not updated).
         make_discriminator: builds the fresh discriminator (on streams.device).
-        streams: real batches, latents and noise (``gancompanion.streams``), one run.
+        streams: real batches, latents and noise (``gancompanion.training.streams``), one run.
         iterations: discriminator updates (the paper: 4000).
         lr, betas, eps: Adam settings of the fresh discriminator.
         grad_every: measure the generator's gradients every this many iterations (and after the last).

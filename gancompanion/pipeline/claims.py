@@ -481,6 +481,18 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
+def catalogue() -> dict[str, Claim]:
+    """``CATALOGUE`` with the claims that chapter modules register (``register``), every one imported."""
+    import importlib
+    import pkgutil
+
+    from .. import chapters
+
+    for module in pkgutil.iter_modules(chapters.__path__):
+        importlib.import_module(f"{chapters.__name__}.{module.name}")
+    return CATALOGUE
+
+
 def results_dir() -> Path:
     """Where claim records go: ``$GANCOMPANION_RESULTS``, else ``_build/results`` of the project
     (the nearest folder up from here holding ``_toc.yml``), else ``./gancompanion-results``."""
@@ -569,7 +581,7 @@ def load_records(root: Path | None = None) -> list[dict]:
 # A verdict counts only if the executed notebook that is kept printed it: these functions read the
 # CLAIM lines of ``_build/executed/<scale>/*.ipynb``, compare them with the committed expected
 # verdicts (``tests/expected_claims_<scale>.json``, claim id -> status) and with the JSON records, and
-# list every disagreement with the claim's id. ``python -m gancompanion.claims --write-expected``
+# list every disagreement with the claim's id. ``python -m gancompanion.pipeline.claims --write-expected``
 # rewrites the expected file from a smoke run: a deliberate, reviewed change.
 
 LINE = re.compile(r"^CLAIM (?P<id>\S+): (?P<status>PASS|FAIL|SKIP)(?: .*)?$", re.M)
@@ -723,10 +735,10 @@ def write_expected(root: Path, scale: str = "smoke") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gancompanion.claims --check`` (default) or ``--write-expected`` [``--scale smoke``]."""
+    """``python -m gancompanion.pipeline.claims --check`` (default) or ``--write-expected`` [``--scale smoke``]."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m gancompanion.claims", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gancompanion.pipeline.claims", description=main.__doc__)
     parser.add_argument("--write-expected", action="store_true",
                         help="rewrite tests/expected_claims_<scale>.json from the executed notebooks")
     parser.add_argument("--check", action="store_true", help="compare them with it and the records (the default)")
@@ -752,4 +764,4 @@ if __name__ == "__main__":
     try:
         raise SystemExit(main())
     except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"python -m gancompanion.claims: error: {exc}") from None
+        raise SystemExit(f"python -m gancompanion.pipeline.claims: error: {exc}") from None

@@ -8,7 +8,7 @@ Colab's own CUDA build of torch and installs the other dependencies. Beside the 
 (``_build/mirrors/``) is laid out as the branch ``MIRROR_BRANCH`` that the publish workflow pushes,
 so the links of ``links`` point at files of that set.
 
-``python -m gancompanion.mirrors [folder]`` writes the mirror set without building the book.
+``python -m gancompanion.pipeline.mirrors [folder]`` writes the mirror set without building the book.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def mirror(root: Path, chapter: Path):
 def binder_requirements(root: Path) -> str:
     """``binder/requirements.txt`` of the mirror set: the CPU torch, gancompanion at ``ref``, its deps."""
     url, _ = repository(root)
-    return ("# The environment Binder builds for the notebooks of this branch (written by gancompanion.mirrors).\n"
+    return ("# The environment Binder builds for the notebooks of this branch "
+            "(written by gancompanion.pipeline.mirrors).\n"
             "--extra-index-url https://download.pytorch.org/whl/cpu\n"
             f"torch=={TORCH}\n"
             f"gancompanion @ git+{url}@{ref(root)}\n")

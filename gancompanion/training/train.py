@@ -1,4 +1,4 @@
-"""One readable GAN training loop, composed of parts (``gancompanion.parts``), and its two public steps.
+"""One readable GAN training loop, composed of parts (``gancompanion.training.parts``), and its two public steps.
 
 Tensors are ``(*runs, batch, *event)``: the seed-batched toy MLPs carry S runs at once, the DCGAN none.
 Losses come out one per run and their sum is what is differentiated, so run s's gradients are exactly

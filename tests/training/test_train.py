@@ -49,7 +49,8 @@ def test_history_has_one_row_per_run_and_logged_step():
 def test_history_columns_are_named_for_what_the_parts_return():
     cfg = train.TrainConfig(steps=4, log_every=2)
     wgan, _, _ = _run([0], cfg, **_split(WGAN_GP)[1])
-    assert list(wgan.history.columns) == ["step", "run", "d_loss", "wgan_gp_penalty", "critic_real", "critic_fake", "g_loss"]
+    assert list(wgan.history.columns) == ["step", "run", "d_loss", "wgan_gp_penalty", "critic_real", "critic_fake",
+                                          "g_loss"]
 
 
 @pytest.mark.parametrize("variant", [dict(), ROTH_NOISE, ROTH_ANNEALED, R1, NOISE_LINEAR, WGAN_GP, WGAN_CLIP, SN_HINGE])
