@@ -177,6 +177,14 @@ def _noisy(noise, x: torch.Tensor, streams, step: int, total: int) -> torch.Tens
     return noise(x, streams.noise(noise.stream), step, total) if noise is not None and noise.active else x
 
 
+def _values(terms, view, step: int, total: int) -> dict[str, torch.Tensor]:
+    """Each term's value by its name; two terms with one name are refused (one would replace the other)."""
+    values = {t.name: t(view, step, total) for t in terms}
+    if len(values) < len(terms):
+        check_names(terms)
+    return values
+
+
 def d_step(d, opt_d, real, fake, *, objective: Objective, terms=(), constraints=(), noise=None, streams=None,
            step: int = 0, total: int = 1, event_ndim: int = 1, fuse: bool = False,
            metrics: bool = True) -> dict[str, torch.Tensor]:
@@ -197,9 +205,7 @@ def d_step(d, opt_d, real, fake, *, objective: Objective, terms=(), constraints=
         real_out, fake_out = (discriminate(d, x, "features" in needs) for x in (real, fake))
     loss = objective.d_loss(real_out.score, fake_out.score)
     view = DView(real, fake, real_out, fake_out, d, streams, event_ndim)
-    values = {t.name: t(view, step, total) for t in terms}
-    if len(values) < len(terms):
-        check_names(terms)
+    values = _values(terms, view, step, total)
     opt_d.zero_grad(set_to_none=True)
     sum([loss, *values.values()]).sum().backward()
     opt_d.step()
@@ -230,9 +236,7 @@ def g_step(d, opt_g, fake, *, objective: Objective, terms=(), noise=None, select
                 view.real_out = discriminate(d, view.real, "features" in needs)
         kept = fake_out if selection is None else select(fake_out, selection(fake_out, step, total))
         loss = objective.g_loss(kept.score)
-        values = {t.name: t(view, step, total) for t in terms}
-        if len(values) < len(terms):
-            check_names(terms)
+        values = _values(terms, view, step, total)
         opt_g.zero_grad(set_to_none=True)
         sum([loss, *values.values()]).sum().backward()
         opt_g.step()
