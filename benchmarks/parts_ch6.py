@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import timing  # noqa: E402
 
 from gancompanion import data, sampling, settings  # noqa: E402
-from gancompanion.techniques import latent  # noqa: E402
+from gancompanion.techniques import latent, selections  # noqa: E402
 from gancompanion.training import nets, streams, train  # noqa: E402
 from gancompanion.device import generator  # noqa: E402
 from gancompanion.training.parts import Recipe  # noqa: E402
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     g, d, st = trained_gan(cfg, seeds, args.train_steps)
     z0 = st.fixed_latent(cfg.n_eval)
     sample_fns = samplers(cfg, g, d, z0, seeds)
-    topk = latent.TopK(cfg.topk_gamma, cfg.topk_nu, epoch_steps=max(1, cfg.steps // cfg.epochs))
+    topk = selections.TopK(cfg.topk_gamma, cfg.topk_nu, epoch_steps=max(1, cfg.steps // cfg.epochs))
     step_fns = {"plain step": step_timer(cfg, seeds, Recipe(), args.step_block),
                 "LOGAN step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation(
                     cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block),

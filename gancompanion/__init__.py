@@ -6,7 +6,7 @@ The package by role (each sub-package's docstring says what lives in it):
   losses (``objectives``), random streams per run (``streams``), seed-batched networks (``nets``), variants
   that differ only in numbers trained as one model (``batching``), the allocator setting (``allocator``).
 - ``techniques``: one module per kind of part: discriminator terms (``d_terms``), constraints
-  (``constraints``), instance noise (``noise``), latent steps and selections (``latent``), layers
+  (``constraints``), instance noise (``noise``), latent steps (``latent``), selections (``selections``), layers
   (``layers``), Salimans et al.'s terms and nets (``improved``), the energy-based GAN (``ebgan``).
 - ``sampling``: sampling a trained GAN with its discriminator's help, after training.
 - ``evaluation``: sample-quality metrics (``metrics``), the digits classifier (``classifier``), the

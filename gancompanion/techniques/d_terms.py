@@ -1,7 +1,9 @@
-"""Gradient penalties on the discriminator, each returning one penalty per run, shaped ``(*runs,)``.
+"""Discriminator terms: what a run adds to D's loss (a "D term" of ``training.parts``), one value per run.
 
-All are functions of the discriminator's *logit* phi and of its gradient with respect to its
-input, taken per sample over the flattened event and averaged over the batch.
+Here are the gradient penalties, each returning one penalty per run, shaped ``(*runs,)``: functions of
+the discriminator's *logit* phi and of its gradient with respect to its input, taken per sample over the
+flattened event and averaged over the batch. ``Penalty`` makes one a D term, ``Penalties`` several at the
+cost of one pass of input gradients. A new D term goes here (see the book's "Extending the library").
 """
 
 from __future__ import annotations

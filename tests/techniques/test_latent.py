@@ -1,11 +1,11 @@
-"""LOGAN's latent step and top-k selection."""
+"""LOGAN's latent step, and training with it beside top-k selection."""
 
 import pytest
 import torch
 from torch import nn
 
-from gancompanion.techniques import latent
-from gancompanion.training import nets, objectives, parts, streams as streams_mod, train
+from gancompanion.techniques import latent, selections
+from gancompanion.training import nets, objectives, streams as streams_mod, train
 from gancompanion import data
 
 
@@ -61,33 +61,11 @@ def test_latent_bad_settings(kwargs, name):
         latent.LatentOptimisation(**kwargs)
 
 
-def test_top_k_keeps_exactly_k_highest():
-    scores = torch.randn(3, 64)
-    sel = latent.TopK(gamma=0.99, nu=0.5, epoch_steps=10)
-    assert sel.k(0, 64) == 64 and sel.k(10, 64) == round(0.99 * 64) and sel.k(10_000, 64) == 32
-    idx = sel(parts.DOutput(scores), step=10_000)
-    assert idx.shape == (3, 32)
-    kept = scores.gather(-1, idx)
-    threshold = scores.topk(32, dim=-1).values[:, -1:]
-    assert (kept >= threshold).all() and len(set(idx[0].tolist())) == 32
-    low = latent.TopK(nu=0.25, largest=False)(scores, step=10 ** 6)
-    assert (scores.gather(-1, low) <= scores.topk(16, dim=-1, largest=False).values[:, -1:]).all()
-    assert latent.top_k_fraction(0) == 1.0 and latent.top_k_fraction(1000) == 0.5
-
-
-@pytest.mark.parametrize("kwargs,name", [(dict(gamma=0.0), "gamma"), (dict(gamma=1.5), "gamma"),
-                                         (dict(nu=0.0), "nu"), (dict(nu=2.0), "nu"),
-                                         (dict(epoch_steps=0), "epoch_steps")])
-def test_top_k_bad_settings(kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        latent.TopK(**kwargs)
-
-
 def test_train_with_latent_step_and_top_k():
     seeds = [0, 1]
     g = nets.mlp_generator(2, [16], 2, seeds)
     d = nets.mlp_discriminator(2, [16], seeds)
     st = streams_mod.ToyStreams(data.grid(), seeds, 32, 2)
     res = train.train(g, d, st, train.TrainConfig(steps=6, log_every=3), latent_step=latent.LatentOptimisation(),
-                      selection=latent.TopK(epoch_steps=2), progress=False)
+                      selection=selections.TopK(epoch_steps=2), progress=False)
     assert len(res.history) == 4 and res.history["g_loss"].notna().all()
