@@ -3,18 +3,18 @@
 ``train.train`` runs the algorithm box of a GAN paper; every technique is a small object of one of
 these kinds, carrying (and validating) its own settings:
 
-==================  ==============================================================  ===================
-kind                protocol                                                        examples
-==================  ==============================================================  ===================
-objective           ``d_loss(real, fake)``, ``g_loss(fake)``, ``metrics(real, fake)``  ``objectives``
-D term              ``name``, ``needs``, ``__call__(DView, step, total) -> (*runs,)``   ``d_terms.Penalty``
-G term              ``name``, ``needs``, ``__call__(GView, step, total) -> (*runs,)``   feature matching
-constraint          ``prepare(d)`` once, ``after_step(d)`` after each D update        weight clipping
-latent step         ``__call__(z, g, d, objective, step, total) -> z``               LOGAN
-selection           ``__call__(DOutput, step, total) -> indices (*runs, k)``         top-k
-instance noise      ``__call__(x, standard_normal, step, total)``                    ``noise.InstanceNoise``
-every part          ``checkpoint_id``; ``stream`` if it draws random numbers           ``parts.Part``
-==================  ==============================================================  ===================
+==============  =================================================================  =======================
+kind            protocol                                                           examples
+==============  =================================================================  =======================
+objective       ``d_loss(real, fake)``, ``g_loss(fake)``, ``metrics(real, fake)``  ``objectives``
+D term          ``name``, ``needs``, ``__call__(DView, step, total) -> (*runs,)``  ``d_terms.Penalty``
+G term          ``name``, ``needs``, ``__call__(GView, step, total) -> (*runs,)``  feature matching
+constraint      ``prepare(d)`` once, ``after_step(d)`` after each D update         weight clipping
+latent step     ``__call__(z, g, d, objective, step, total) -> z``                 LOGAN
+selection       ``__call__(DOutput, step, total) -> indices (*runs, k)``           top-k
+instance noise  ``__call__(x, standard_normal, step, total)``                      ``noise.InstanceNoise``
+every part      ``checkpoint_id``; ``stream`` if it draws random numbers           ``parts.Part``
+==============  =================================================================  =======================
 
 A term declares in ``needs`` what the loop must prepare for it, so the plain path prepares nothing:
 ``"real_grad"`` / ``"fake_grad"`` (D's inputs require grad), ``"features"`` (D is called through
@@ -64,7 +64,7 @@ def discriminate(d: torch.nn.Module, x: Tensor, features: bool = False) -> DOutp
 
 
 def select(out: DOutput, idx: Tensor) -> DOutput:
-    """The samples ``idx`` (*runs, k) of a ``DOutput`` (scores and every feature)."""
+    """The samples ``idx`` ``(*runs, k)`` of a ``DOutput`` (scores and every feature)."""
     def take(t: Tensor) -> Tensor:
         index = idx.reshape(*idx.shape, *([1] * (t.ndim - idx.ndim))).expand(*idx.shape, *t.shape[idx.ndim:])
         return t.gather(idx.ndim - 1, index)
