@@ -1,7 +1,8 @@
-"""The figures of Chapter 1 (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels).
+"""Chapter 1's own code: its figures (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels), how
+its probe's optimiser was chosen, and the sentences its numbers are read in.
 
-Each function takes what the chapter computed and returns a matplotlib figure; the notebook glues
-it. The paper's values below were read by eye from its Figures 1 and 2 (log axes, so roughly to
+Each figure function takes what the chapter computed and returns a matplotlib figure; the notebook glues
+it, and the ``describe_*`` functions turn numbers into the Markdown the notebook glues beside them. The paper's values below were read by eye from its Figures 1 and 2 (log axes, so roughly to
 the nearest half decade); the figures draw them as markers labelled "paper, read from the figure".
 """
 
@@ -161,3 +162,61 @@ def adam_at_tiny_loss(runs: dict, window: int):
     axes[0].legend(fontsize=7.5)
     plotting.label_panels(axes)
     return fig
+
+
+def describe_falls(fall: dict, relapse: dict, needed: float) -> str:
+    """A sentence (Markdown) on the checkpoints whose gradient fell less than ``needed`` times (or NaN),
+    with how far their discriminator's error had climbed back (final / lowest running average)."""
+    short = {e: v for e, v in fall.items() if not v >= needed}
+    if not short:
+        return ""
+    plural = lambda e: f"{e} epoch{'s' * (e > 1)}"  # noqa: E731
+    return ("Not every checkpoint shows it at this scale and seed: the fall is only "
+            + ", ".join(f"{v:.2g}x after {plural(e)}" for e, v in short.items())
+            + f", short of the {needed:g}x the claim below requires. There the fresh discriminator's error ends "
+            + ", ".join(f"{relapse[e]:.2g}x" for e in short)
+            + " above its lowest value: a large ratio means that its training broke down late in the run (the "
+            "next section shows why) and the generator's gradient came back with it; a ratio near 1 means that it "
+            "was still near its best and the gradient had not fallen far enough. The claim measures the gradient "
+            "over the last tenth of the run, so a late spike fails it.")
+
+
+# How the fresh discriminator's optimiser of Chapter 1 was chosen: candidates in order of closeness to
+# DCGAN's Adam(2e-4, betas (0.5, 0.999)); the first whose running-average cross-entropy after 4000
+# iterations is at most the paper's Fig. 1 level (1e-5) on every checkpoint wins. Measured with
+# ``perfect_discriminator_probes`` at the book scale on seed 0 (its 1-, 10- and 25-epoch generators; the
+# last two candidates on the 10- and 25-epoch ones, the two that had failed): the worst final error.
+OPTIMISER_CHOICE = {
+    "level": 1e-5,
+    "seed": 0,
+    "tried": [  # (lr, betas, eps, worst final cross-entropy over the checkpoints)
+        (5e-4, (0.5, 0.999), 1e-8, 8.4e-5),
+        (1e-3, (0.5, 0.999), 1e-8, 3.4e-5),
+        (2e-3, (0.5, 0.999), 1e-8, 5.9e-5),
+        (5e-3, (0.5, 0.999), 1e-8, 8.0e-4),
+        (1e-3, (0.9, 0.999), 1e-8, 1.6e-5),
+        (2e-3, (0.9, 0.999), 1e-8, 4.2e-6),
+    ],
+}
+
+
+def describe_choice(record: dict = OPTIMISER_CHOICE) -> str:
+    """The optimiser search of ``record`` as one Markdown sentence (each candidate's worst final error)."""
+    tried = "; ".join(f"learning rate {lr:g} with betas {b}: {err:.1e}" for lr, b, _, err in record["tried"])
+    lr, betas, eps, _ = next(t for t in record["tried"] if t[3] <= record["level"])
+    return (f"The candidates, in order, and the worst final error of each on seed {record['seed']}: {tried}. "
+            f"The first at or below {record['level']:g} is learning rate {lr:g} with betas {betas} (eps {eps:g}), "
+            "Adam's own default betas.")
+
+
+def describe_spike_test(climbs: dict[str, float], worst_share: float, eps_label: str, big: float = 100.0) -> str:
+    """What the runs of the Adam test show (Markdown). ``climbs``: each run's largest climb back of its
+    error; ``worst_share``: the largest run's biggest update as a fraction of its Adam ceiling;
+    ``eps_label``: the run with the raised eps. A climb of ``big`` times or more counts as a jump."""
+    if max(climbs.values()) < big:
+        return f"No run jumped by {big:g} times or more here, so this seed does not test the explanation."
+    text = f"That jump came with one update of {worst_share:.0%} of its setting's ceiling: a saturated Adam step."
+    if climbs[eps_label] >= big:
+        text += (" Raising eps did not prevent jumps: it bounds the steps on small gradients, not the normalised "
+                 "step that a sudden large gradient produces.")
+    return text

@@ -45,7 +45,7 @@ TABLE: dict[str, dict[str, dict]] = {
     # then a fresh discriminator trained from scratch against each frozen generator. The paper: 1, 10
     # and 25 epochs, 4000 D iterations, running averages. Its dataset, D optimiser and batch size are
     # not stated in its caption: the GAN uses DCGAN's Adam(2e-4, 0.5) and batch 64. The fresh D's Adam
-    # (probe_lr, probe_betas, probe_eps) was chosen by probes.OPTIMISER_CHOICE: the first setting whose
+    # (probe_lr, probe_betas, probe_eps) was chosen by chapters.ch1.OPTIMISER_CHOICE: the first setting whose
     # error reaches the paper's Fig. 1 level (<= 1e-5 at 4000 iterations) on every checkpoint (seed 0).
     # The spike_* settings (DCGAN's beta1 at the chosen lr, two eps) show why the others' errors jump.
     # All probes of a scale train together (probes.perfect_discriminator_probes); every checkpoint gets

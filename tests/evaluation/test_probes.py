@@ -184,13 +184,3 @@ def test_noise_levels_give_the_sweep_to_the_named_checkpoints_only():
     levels = probes.noise_levels((1, 10, 25), (0.1, 0.5), (25,), {0.5})
     assert levels == {1: [0.5], 10: [0.5], 25: [0.1, 0.5]}
     assert probes.noise_levels((1, 2), (0.1,), None, {0.5}) == {1: [0.1, 0.5], 2: [0.1, 0.5]}
-
-
-def test_the_recorded_optimiser_choice_is_the_first_candidate_at_the_level():
-    from gancompanion.pipeline import scales
-
-    record = probes.OPTIMISER_CHOICE
-    first = next(t for t in record["tried"] if t[3] <= record["level"])
-    book = scales.TABLE["ch1.probe"]["book"]
-    assert first[:3] == (book["probe_lr"], book["probe_betas"], book["probe_eps"])
-    assert f"{first[0]:g}" in probes.describe_choice()
