@@ -18,7 +18,7 @@ import platform
 import re
 from pathlib import Path
 
-from . import __version__, files, mirrors, runner
+from . import __version__, files, mirrors, notebook_prose, runner
 from .scales import SCALES
 
 DOWNLOADS = "downloads"  # beside the staged chapters: the executed notebooks under their telling names
@@ -166,7 +166,11 @@ def insert_box(nb: dict, text: str) -> None:
 
 
 def decorate(root: Path, chapter: Path, staged: Path) -> Path:
-    """Add the box to the staged notebook of ``chapter`` and write its named copy; return the copy."""
+    """Add the box to the staged notebook of ``chapter`` and write its named copy; return the copy.
+
+    The named copy is for a notebook reader: each figure shown under the code that drew it, the glued numbers
+    written into the text (``notebook_prose.for_reader``). The staged notebook, which the book is built from,
+    keeps the roles and shows each figure once, in its captioned ``{glue:figure}``."""
     nb = _read(staged)
     if not nb:
         raise runner.GancompanionError(f"{staged} is not a readable notebook")
@@ -176,9 +180,13 @@ def decorate(root: Path, chapter: Path, staged: Path) -> Path:
     if not _meta(nb).get("page_box"):  # staged once, boxed once
         insert_box(nb, box(root, chapter, nb, name))
         nb["metadata"]["gancompanion"]["page_box"] = True
-    text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-    files.atomic_write_text(staged, text)
-    return files.atomic_write_text(staged.parent / DOWNLOADS / name, text)
+    download = json.loads(json.dumps(nb))
+    notebook_prose.show_glued_figures(download)  # each figure under the code that drew it
+    download = notebook_prose.for_reader(download, bib=notebook_prose.bibliography(root / "book" / "references.bib"))
+    notebook_prose.hide_glued_figures(nb)  # the book shows each figure once, in its captioned directive
+    files.atomic_write_text(staged, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return files.atomic_write_text(staged.parent / DOWNLOADS / name, json.dumps(download, indent=1, ensure_ascii=False)
+                                   + "\n")
 
 
 def run_this_page(root: Path, scale: str | None = None, seed: int | None = None) -> list[Path]:

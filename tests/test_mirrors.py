@@ -40,11 +40,40 @@ def test_mirrors_are_valid_notebooks_with_the_source_cells(mirror_set):
         code = _code(nb)
         assert code[0][1] == ["install"] and "gancompanion" in code[0][0]
         assert code[1:] == _code(source), f"{ch.stem}: the mirror's code cells differ from the source"
-        assert [c.source for c in nb.cells if c.cell_type == "markdown"] == \
-               [c.source for c in source.cells if c.cell_type == "markdown"]
+        text = [c.source for c in nb.cells if c.cell_type == "markdown"]
+        if mirrors.book_run(ROOT, ch) is not None:  # a note says whose numbers the text gives
+            assert "book's run" in text.pop(0)
+        assert len(text) == len([c for c in source.cells if c.cell_type == "markdown"])
+        assert not any(re.search(r"\{(glue|cite|numref)(:\w*)?\}", t) for t in text), f"{ch.stem}: a raw role"
         assert all(not c.outputs and c.execution_count is None for c in nb.cells if c.cell_type == "code")
         assert nb.metadata.kernelspec.name == "python3"
         runner.parameters_of(nb)  # papermill can still find the parameters cell
+
+
+def test_a_notebook_reader_sees_numbers_figures_and_citations_not_roles():
+    from gancompanion import notebook_prose as prose
+
+    md = ("See {numref}`fig-a`, by {cite:t}`hui2018cost` {cite:p}`huszar2017instance`: "
+          "{glue:text}`k_n` seeds, {glue:text}`k_x:.2f`, {glue:md}`k_md`.\n\n"
+          "```{glue:figure} k_fig\n:name: fig-a\n\nThe caption ({glue:text}`k_n` seeds).\n```\n\n"
+          "```{glue:md} k_table\n:format: myst\n```\n")
+    fig = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+           "metadata": {"scrapbook": {"name": "k_fig", "mime_prefix": ""}}}
+    hidden = lambda name, bundle: {"output_type": "display_data", "metadata": {"scrapbook": {
+        "name": name, "mime_prefix": prose.GLUE_PREFIX}}, "data": {prose.GLUE_PREFIX + k: v for k, v in bundle.items()}}
+    nb = {"cells": [{"cell_type": "markdown", "source": md, "metadata": {}},
+                    {"cell_type": "code", "source": "", "metadata": {}, "outputs": [
+                        fig, hidden("k_n", {"text/plain": "3"}), hidden("k_x", {"text/plain": "0.12345"}),
+                        hidden("k_md", {"text/markdown": "**bold**", "text/plain": "<md>"}),
+                        hidden("k_table", {"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |"})]}]}
+    assert prose.raw_roles(nb) == 6 and prose.figures_shown(nb) == 1
+    out = prose.for_reader(nb, bib=prose.bibliography(ROOT / "book" / "references.bib"))
+    text = out["cells"][0]["source"]
+    assert prose.raw_roles(out) == 0 and "{" not in text.replace("{glue", "")
+    assert "See Figure 1, by Hui (2018) (Huszár 2017): 3 seeds, 0.12, **bold**." in text
+    assert "**Figure 1.** The caption (3 seeds)." in text and "| a | b |\n|---|---|\n| 1 | 2 |" in text
+    assert prose.hide_glued_figures(nb) == 1 and prose.figures_shown(nb) == 0  # the book's copy: shown by the directive
+    assert prose.show_glued_figures(nb) == 1 and prose.figures_shown(nb) == 1
 
 
 def test_install_cell_does_nothing_when_the_package_is_importable(monkeypatch):
