@@ -202,3 +202,70 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None, part: 
     if part == "evidence":
         return evidence
     return top + "\n## Evidence, claim by claim\n\n" + evidence
+
+
+def _title_and_source(notebook: Path) -> tuple[str, str]:
+    """A chapter's title (its ``# `` heading) and its ``**Source:**`` line, from its MyST source."""
+    title, source = notebook.stem, []
+    for line in notebook.read_text().splitlines():
+        if line.startswith("# ") and title == notebook.stem:
+            title = line[2:].strip()
+        elif line.startswith("**Source:**") or (source and line.strip()):
+            source.append(line.removeprefix("**Source:**").strip())
+        elif source:  # the paragraph ended
+            break
+    return title, " ".join(source).rstrip(".")
+
+
+def _outcome_counts(records: list[dict], html: bool = True) -> str:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    order = sorted(counts, key=lambda st: list(OUTCOMES).index(st) if st in OUTCOMES else len(OUTCOMES))
+    return ", ".join(outcome(st, f"{counts[st]} {st}") if html else f"{counts[st]} {st}" for st in order)
+
+
+def chapter_map(root: Path, records: list[dict], built: str, catalogue: dict | None = None) -> str:
+    """The introduction's map of the chapters (Markdown), from the chapters themselves and the claim records:
+    each chapter's title and link, its source (its own ``**Source:**`` line), and its claims with their
+    outcomes at the scale the book was built at (seed 0)."""
+    from .claims import CATALOGUE
+
+    catalogue = CATALOGUE if catalogue is None else catalogue
+    rows = ["| chapter | source | claims checked, and their outcomes at the built scale |", "|---|---|---|"]
+    for nb in runner.chapters(root):
+        title, source = _title_and_source(nb)
+        number = nb.stem.split("_")[0].lstrip("0") or "0"
+        ids = {c.id for c in catalogue.values() if c.chapter == nb.stem}
+        mine = [r for r in records if r["id"] in ids and r["scale"] == built and int(r["seed"]) == 0]
+        checked = f"{len(ids)}: " + (_outcome_counts(mine) if mine else "not run yet") if ids else "none"
+        rows.append(f"| {number}. [{title}](chapters/{nb.stem}.ipynb) | {_cell(source)} | {checked} |")
+    return "\n".join(rows)
+
+
+def execution_status(root: Path, records: list[dict] | None = None) -> str:
+    """Every chapter's last recorded run at each scale (Markdown): seed, device, time, date and status, and the
+    outcomes of its claims in that run; read from the executed notebooks' own metadata, as the runner wrote it."""
+    import datetime
+
+    from .claims import CATALOGUE
+    from .pagebox import duration, last_runs
+    records = [] if records is None else records
+    rows = ["| chapter | scale | seed, device | run time | executed | status | claims |", "|---|---|---|---|---|---|---|"]
+    for nb in runner.chapters(root):
+        number = nb.stem.split("_")[0].lstrip("0") or "0"
+        ids = {c.id for c in CATALOGUE.values() if c.chapter == nb.stem}
+        for scale, run in last_runs(root, nb).items():
+            if run is None:
+                rows.append(f"| {number} | `{scale}` | | | | not run yet | |")
+                continue
+            p = run.get("parameters", {})
+            path = Path(run["path"])
+            when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
+            failed = runner.failed_path(path)
+            status = ("failed since (the last good run is kept)"
+                      if failed.exists() and failed.stat().st_mtime > path.stat().st_mtime else "ran")
+            mine = [r for r in records if r["id"] in ids and r["scale"] == scale and r["seed"] == p.get("seed", 0)]
+            rows.append(f"| {number} | `{scale}` | {p.get('seed', 0)}, `{p.get('device', '?')}` | "
+                        f"{duration(run.get('seconds'))} | {when} | {status} | {_outcome_counts(mine)} |")
+    return "\n".join(rows)

@@ -130,6 +130,7 @@ def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
     chapter = Chapter(prefix, scale, seed, dev)
     print(f"scale={scale}  device={dev}  seed={seed}  threads={threads}  torch={torch.__version__}")
     chapter.glue("run", f"scale `{scale}`, seed {seed}", kind="md")
+    chapter.glue("scale", f"scale `{scale}`", kind="md")  # for a caption that names its seeds itself
     return chapter
 
 
