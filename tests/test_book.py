@@ -148,3 +148,20 @@ def test_the_ledger_names_each_scale_s_departures_and_the_published_scale(monkey
     assert "*Protocol, by scale:* smoke: smoke differs; book: book differs; paper: paper differs. The published " \
            "verdict is the one at `paper`" in text
     assert claims.protocol("ch2.js-saturates", "book") == ("", None)
+
+
+@pytest.mark.slow
+def test_every_page_reads_well_in_a_real_browser(html, tmp_path):
+    """tests/browser.py: every page at 1280 and 390 px in headless Chromium, screenshots taken; no raw role, no
+    table shown as pipes, no missing figure, no horizontal overflow, figure text at least 9 px at 1280 px."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import browser
+
+    if browser.chromium() is None:
+        pytest.skip("no chromium on the PATH (apt-get install chromium)")
+    results = browser.run(html[0], tmp_path)
+    assert len(results) >= 2 * 12 and all((tmp_path / r["screenshot"]).stat().st_size for r in results)
+    problems = [f"{r['page']} at {r['width']} px: {'; '.join(r['problems'])}" for r in results if r["problems"]]
+    assert not problems, "\n".join(problems)

@@ -289,3 +289,26 @@ def test_every_chapter_page_links_its_download_colab_and_binder(built):
         assert link["raw"] in page.read_text(), f"{ch.stem}: no papermill command"
         assert (mirror_set / link["path"]).exists()
         assert (mirror_set / "binder" / "requirements.txt").exists()
+
+
+@pytest.mark.slow
+def test_every_copy_of_a_built_chapter_shows_its_figures_and_no_raw_role(built):
+    """The download and the Colab/Binder mirror, opened as a reader would: every figure of the page shown
+    under the code that drew it (the mirror after "Run all": no figure is glued hidden), no raw role."""
+    from gancompanion import notebook_prose as prose
+
+    for ch in CHAPTERS:
+        staged = json.loads((ROOT / "book" / "chapters" / f"{ch.stem}.ipynb").read_text())
+        figures = len(prose.figure_numbers(staged))
+        assert figures and prose.figures_shown(staged) == 0, f"{ch.stem}: the book shows each figure once"
+        [download] = (ROOT / "book" / "chapters" / pagebox.DOWNLOADS).glob(f"{ch.stem}.*.ipynb")
+        nb = json.loads(download.read_text())
+        assert prose.raw_roles(nb) == 0, f"{ch.stem}: raw glue roles in the download"
+        assert prose.figures_shown(nb) == figures, f"{ch.stem}: {prose.figures_shown(nb)} of {figures} figures"
+        assert not any(re.search(r"\{(cite|numref)(:\w*)?\}`", "".join(c["source"])) for c in nb["cells"]
+                       if c["cell_type"] == "markdown"), ch.stem
+        mirror = nbformat.read(mirrors.mirror_path(mirrors.out_dir(ROOT), ch), as_version=4)
+        assert prose.raw_roles(mirror) == 0, f"{ch.stem}: raw glue roles in the mirror"
+        glued = [c.source for c in mirror.cells if c.cell_type == "code" and re.search(r"\bglue\w*\(", c.source)]
+        assert not any(re.search(r"glue\([^)]*fig[^)]*display=False", s) for s in glued), ch.stem
+        assert f"`{staged['metadata']['gancompanion']['parameters']['scale']}`" in mirror.cells[1].source
