@@ -1,8 +1,9 @@
 """Build the Jupyter Book: run the chapters, stage their executed notebooks, call ``jupyter-book``.
 
 The chapters are executed by the runner (papermill, with the scale's parameters); Jupyter Book
-itself executes nothing but the three small pages that read results (the claims ledger, the
-reproducing page and the performance page). The build treats every Sphinx warning as an error.
+itself executes nothing but the four small pages that read results (the introduction's chapter map, the
+claims ledger, the reproducing page and the performance page). The build treats every Sphinx warning as an
+error. The tables those pages show are generated here: ``ledger``, ``chapter_map``, ``execution_status``.
 """
 
 from __future__ import annotations

@@ -165,3 +165,15 @@ def test_every_page_reads_well_in_a_real_browser(html, tmp_path):
     assert len(results) >= 2 * 12 and all((tmp_path / r["screenshot"]).stat().st_size for r in results)
     problems = [f"{r['page']} at {r['width']} px: {'; '.join(r['problems'])}" for r in results if r["problems"]]
     assert not problems, "\n".join(problems)
+
+
+def test_the_chapter_map_and_the_execution_status_are_generated_for_every_chapter():
+    root = runner.project_root()
+    chapters = runner.chapters(root)
+    recs = [record("ch1.perfect-discriminator", "book", 0, "PASS"), record("ch1.gradient-vanishes", "book", 0, "FAIL")]
+    text = book.chapter_map(root, recs, "book")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "](chapters/" in line]
+    assert [re.search(r"\(chapters/(\w+)\.ipynb\)", r)[1] for r in rows] == [c.stem for c in chapters]
+    assert "{cite:t}`hui2018cost`" in rows[0] and book.outcome("FAIL", "1 FAIL") in rows[0]
+    status = book.execution_status(root, recs)
+    assert len([line for line in status.splitlines() if re.match(r"\| \d ", line)]) == 3 * len(chapters)
