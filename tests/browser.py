@@ -47,9 +47,10 @@ CHECK_JS = r"""
   const emptyFigures = [...main.querySelectorAll('figure')].filter(f => !f.querySelector('img')).length;
   const figures = imgs.filter(i => i.naturalWidth > 0 && i.closest('figure, .cell_output, .output'))
     .map(i => ({src: i.src.split('/').pop().slice(0, 40), natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
-                id: (i.closest('figure') || {}).id || ''}));
+                id: (i.closest('figure') || {}).id || '', top: Math.round(i.getBoundingClientRect().top + window.scrollY)}));
   const overflow = document.documentElement.scrollWidth - window.innerWidth;
-  return {raw, pipes, broken, emptyFigures, figures, overflow, height: document.documentElement.scrollHeight};
+  const tables = [...main.querySelectorAll('table')].map(t => Math.round(t.getBoundingClientRect().top + window.scrollY));
+  return {raw, pipes, broken, emptyFigures, figures, tables, overflow, height: document.documentElement.scrollHeight};
 })()
 """
 
@@ -148,7 +149,7 @@ async def check_pages(html: Path, out: Path, port: int, pages: list[Path]) -> li
                 if small:
                     problems.append("figure text below 9 px: " + ", ".join(small))
             results.append({"page": str(path.relative_to(html)), "width": width, "screenshot": name,
-                            "figures": found["figures"], "problems": problems})
+                            "figures": found["figures"], "tables": found["tables"], "problems": problems})
     return results
 
 
