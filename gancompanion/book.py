@@ -245,28 +245,34 @@ def chapter_map(root: Path, records: list[dict], built: str, catalogue: dict | N
 
 
 def execution_status(root: Path, records: list[dict] | None = None) -> str:
-    """Every chapter's last recorded run at each scale (Markdown): seed, device, time, date and status, and the
-    outcomes of its claims in that run; read from the executed notebooks' own metadata, as the runner wrote it."""
+    """Every chapter's last recorded run at each scale (Markdown, one row per chapter, one column per scale):
+    how long it took, its seed and device, when it ran, whether it failed since, and the outcomes of its claims
+    in that run; read from the executed notebooks' own metadata, as the runner wrote it."""
     import datetime
 
     from .claims import CATALOGUE
     from .pagebox import duration, last_runs
+    from .scales import SCALES
+
     records = [] if records is None else records
-    rows = ["| chapter | scale | seed, device | run time | executed | status | claims |", "|---|---|---|---|---|---|---|"]
+    rows = ["| chapter | " + " | ".join(f"`{s}`" for s in SCALES) + " |", "|---|" + "---|" * len(SCALES)]
     for nb in runner.chapters(root):
+        title, _ = _title_and_source(nb)
         number = nb.stem.split("_")[0].lstrip("0") or "0"
         ids = {c.id for c in CATALOGUE.values() if c.chapter == nb.stem}
+        cells = []
         for scale, run in last_runs(root, nb).items():
             if run is None:
-                rows.append(f"| {number} | `{scale}` | | | | not run yet | |")
+                cells.append("not run yet")
                 continue
             p = run.get("parameters", {})
             path = Path(run["path"])
             when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
             failed = runner.failed_path(path)
-            status = ("failed since (the last good run is kept)"
-                      if failed.exists() and failed.stat().st_mtime > path.stat().st_mtime else "ran")
+            late = " (a later run failed; this one is kept)" if failed.exists() and \
+                failed.stat().st_mtime > path.stat().st_mtime else ""
             mine = [r for r in records if r["id"] in ids and r["scale"] == scale and r["seed"] == p.get("seed", 0)]
-            rows.append(f"| {number} | `{scale}` | {p.get('seed', 0)}, `{p.get('device', '?')}` | "
-                        f"{duration(run.get('seconds'))} | {when} | {status} | {_outcome_counts(mine)} |")
+            cells.append(f"**{duration(run.get('seconds'))}**, seed {p.get('seed', 0)}, `{p.get('device', '?')}`, "
+                         f"{when}{late}" + (f"<br>{_outcome_counts(mine)}" if mine else ""))
+        rows.append(f"| {number}. [{title}](chapters/{nb.stem}.ipynb) | " + " | ".join(cells) + " |")
     return "\n".join(rows)

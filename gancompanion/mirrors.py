@@ -88,7 +88,7 @@ def book_run(root: Path, chapter: Path | str) -> dict | None:
         return None
 
 
-def mirror(root: Path, chapter: Path):
+def mirror(root: Path, chapter: Path, first_figure: int = 1):
     """The chapter ``chapter`` as an unexecuted nbformat notebook: the install cell, then its own cells.
 
     Its text is written for a notebook reader (``notebook_prose.for_reader``): the numbers are those of the
@@ -101,7 +101,7 @@ def mirror(root: Path, chapter: Path):
     run = book_run(root, chapter)
     values = notebook_prose.glued(run) if run else {}
     nb = nbformat.from_dict(notebook_prose.for_reader(
-        nb, values, notebook_prose.bibliography(root / "book" / "references.bib")))
+        nb, values, notebook_prose.bibliography(root / "book" / "references.bib"), first_figure))
     if run:
         p = ((run.get("metadata") or {}).get("gancompanion") or {}).get("parameters", {})
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(
@@ -160,8 +160,9 @@ def write(root: Path, out: Path | None = None, chapters: list[Path] | None = Non
     out = out_dir(root) if out is None else Path(out)
     chapters = runner.chapters(root) if chapters is None else chapters
     written = []
-    for ch in chapters:
-        text = nbformat.writes(mirror(root, ch)) + "\n"
+    firsts = notebook_prose.first_figures([runner.read_notebook(ch) for ch in chapters])
+    for ch, first in zip(chapters, firsts):
+        text = nbformat.writes(mirror(root, ch, first)) + "\n"
         written.append(files.atomic_write_text(mirror_path(out, ch), text))
     keep = {p.resolve() for p in written}
     for old in (out / FOLDER).glob("*.ipynb"):

@@ -171,23 +171,25 @@ def rewrite(text: str, values: dict[str, dict], figures: dict[str, int], bib: di
     return DOC.sub(lambda m: (m.group(1) or m.group(2)).strip(), text)
 
 
-def figure_numbers(nb: dict) -> dict[str, int]:
-    """The figures' names (their ``:name:``, else the glued key) -> 1, 2, ... in the order the text shows them."""
+def figure_numbers(nb: dict, first: int = 1) -> dict[str, int]:
+    """The figures' names (their ``:name:``, else the glued key) -> ``first``, ``first + 1``, ... in the order
+    the text shows them (the book numbers its figures through all chapters: ``first`` continues the count)."""
     names = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             for m in DIRECTIVE.finditer(_text(cell["source"])):
                 if m.group(2) == "figure":
                     names.append((re.search(r"^:name:\s*(\S+)", m.group(4), re.M) or [None, m.group(3)])[1])
-    return {name: i + 1 for i, name in enumerate(names)}
+    return {name: first + i for i, name in enumerate(names)}
 
 
-def for_reader(nb: dict, values: dict[str, dict] | None = None, bib: dict | None = None) -> dict:
+def for_reader(nb: dict, values: dict[str, dict] | None = None, bib: dict | None = None, first_figure: int = 1) -> dict:
     """A copy of ``nb`` whose Markdown a notebook reader can read: ``values`` (default: what ``nb`` glued itself)
-    substituted for the glue roles, figures captioned, citations and cross-references written out."""
+    substituted for the glue roles, figures captioned (numbered from ``first_figure``, as the book numbers them),
+    citations and cross-references written out."""
     nb = copy.deepcopy(nb)
     values = glued(nb) if values is None else values
-    figures = figure_numbers(nb)
+    figures = figure_numbers(nb, first_figure)
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             cell["source"] = rewrite(_text(cell["source"]), values, figures, bib or {})
@@ -204,3 +206,12 @@ def figures_shown(nb: dict) -> int:
     """How many images the notebook's code cells show (outputs a notebook front end draws)."""
     return sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code" for o in c.get("outputs", [])
                if o.get("output_type") in ("display_data", "execute_result") and "image/png" in o.get("data", {}))
+
+
+def first_figures(notebooks: list) -> list[int]:
+    """The number of each notebook's first figure when the book numbers figures through all of them in order."""
+    out, n = [], 1
+    for nb in notebooks:
+        out.append(n)
+        n += len(figure_numbers(nb))
+    return out
