@@ -242,6 +242,9 @@ def test_a_fresh_venv_with_only_the_wheel_runs_a_mirror_at_smoke(tmp_path):
     assert code[0].outputs == []  # the install cell did nothing: the package was importable
     text = "".join(o.get("text", "") for c in code for o in c.outputs)
     assert re.search(r"CLAIM ch4\.[\w-]+: (PASS|FAIL|SKIP)", text)
+    assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), "no figure under its code"
+    book_only = subprocess.run([str(py), "-c", "import myst_nb"], env=env, cwd=work, capture_output=True)
+    assert book_only.returncode != 0, "myst-nb came with the package: a Colab install pulls Sphinx"
 
 
 class _Links(HTMLParser):
