@@ -129,7 +129,9 @@ def test_claims_ledger_lists_every_claim(html):
         [row] = [r for r in rows if re.search(rf">{re.escape(cid)}<", r)]
         bold = claims.protocol(cid, PARAMS["scale"])[1] in (None, PARAMS["scale"])  # else another scale is published
         pattern = rf"\d+/\d+ {claims.status_of(line)}\b"
-        assert re.search(rf"<strong>[^<]*{pattern}[^<]*</strong>" if bold else pattern, row), (cid, row)
+        shown = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<strong>(.*?)</strong>", row, flags=re.S)] if bold \
+            else [re.sub(r"<[^>]+>", "", row)]
+        assert any(re.search(pattern, t) for t in shown), (cid, row)
 
 
 def test_the_ledger_names_each_scale_s_departures_and_the_published_scale(monkeypatch):
