@@ -1,7 +1,7 @@
 """One house style for the book's figures, and the few plot types every chapter uses.
 
 The library never picks a matplotlib backend: notebooks keep the inline one so that glued
-figures are stored as images (STYLE.md D4.4).
+figures are stored as images, which is what the book and a downloaded notebook show.
 """
 
 from __future__ import annotations

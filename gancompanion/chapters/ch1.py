@@ -38,7 +38,7 @@ def _paper_marker(ax, x, lo, hi, color, label=None, **kw):
 
 def supports(curves: dict, real_curve, fake_curve, grid_x, grid_y):
     """Three panels: D's surface without and with instance noise, and the input-gradient norm on both curves."""
-    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.4), layout="constrained",
+    fig, axes = plt.subplots(1, 3, figsize=(8.6, 3.2), layout="constrained",
                              gridspec_kw={"width_ratios": [1, 1.2, 1.2]})
     for ax, (sigma, (_, surface)) in zip(axes, curves.items()):
         im = ax.contourf(grid_x, grid_y, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.85)
@@ -54,7 +54,7 @@ def supports(curves: dict, real_curve, fake_curve, grid_x, grid_y):
         axes[2].plot(trace["iteration"], trace["grad_real"], color=color, label=f"{tag}, on data")
         axes[2].plot(trace["iteration"], trace["grad_fake"], color=color, ls="--", label=f"{tag}, on generator")
     axes[2].set_yscale("log"), axes[2].set_xlabel("discriminator iterations")
-    axes[2].set_ylabel(r"mean $\|\nabla_x D(x)\|$"), axes[2].legend(fontsize=7.5)
+    axes[2].set_ylabel(r"mean $\|\nabla_x D(x)\|$"), axes[2].legend(fontsize=8.5)
     plotting.label_panels(axes)
     return fig
 
@@ -119,7 +119,7 @@ def noise(clean: dict, noisy: dict, sweep_falls: dict, noise_scale: float, vanis
     ``clean[e]``, ``noisy[e]``: batch-mean norms (pandas Series by iteration); ``sweep_falls[e]``:
     {noise level (0 = none): fall}.
     """
-    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(11, 3.7))
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(10, 3.7))
     for (epochs, series), color in zip(clean.items(), plotting.COLORS):
         ax_l.plot(series.index, series.values, color=color, ls=":", lw=1.2)
         ax_l.plot(noisy[epochs].index, noisy[epochs].values, color=color, label=epochs_label(epochs))
@@ -134,7 +134,7 @@ def noise(clean: dict, noisy: dict, sweep_falls: dict, noise_scale: float, vanis
         ax_r.plot([max(x, floor) for x in xs], [falls[x] for x in xs], "o-", color=color, label=epochs_label(epochs))
     for level, text in ((vanish, f"vanished (x{vanish:g})"), (keep, f"kept (< x{keep:g})")):
         ax_r.axhline(level, color="grey", lw=0.8, ls="--")
-        ax_r.text(floor * 1.05, level * 1.15, text, fontsize=7.5, color="grey")
+        ax_r.text(floor * 1.05, level * 1.15, text, fontsize=8.5, color="grey")
     ax_r.set_xscale("log"), ax_r.set_yscale("log")
     ax_r.set_xticks([floor, *levels], ["0", *[f"{r:g}" for r in levels]]), ax_r.minorticks_off()
     ax_r.set_xlabel(r"noise $\sigma / \Delta$"), ax_r.set_ylabel("fall of the gradient from its peak")
@@ -149,17 +149,17 @@ def adam_at_tiny_loss(runs: dict, window: int):
 
     ``runs[label] = steps`` frame of a probe (``cross_entropy``, ``d_grad_norm``, ``update_norm``).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.6, 3.2), layout="constrained")
     for (label, steps), color in zip(runs.items(), plotting.COLORS):
         it = steps.iteration.to_numpy()
         ratio = steps.update_norm.to_numpy() / steps.d_grad_norm.to_numpy()
         for ax, y in zip(axes, (steps.cross_entropy, steps.d_grad_norm, ratio)):
             ax.plot(it, plotting.running_mean(np.asarray(y, dtype=float), window), color=color, lw=1.2, label=label)
     titles = ("cross-entropy", r"$\|\nabla_\phi \mathrm{loss}\|$ (discriminator)",
-              r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$ (Adam's step per unit gradient)")
+              r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$" + "\n(Adam's step per unit gradient)")
     for ax, title in zip(axes, titles):
         ax.set_yscale("log"), ax.set_xlabel("discriminator iterations"), ax.set_title(title)
-    axes[0].legend(fontsize=7.5)
+    axes[0].legend(fontsize=8.5)
     plotting.label_panels(axes)
     return fig
 

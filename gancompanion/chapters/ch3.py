@@ -26,7 +26,7 @@ def js_figure(theta, js_curves: dict, js_grads: dict, theta_max: float):
             ax_l.plot(theta, js_curves[s], color=color, label=label)
             ax_r.plot(theta, js_grads[s], color=color, label=label)
     ax_l.axhline(LOG2, color="grey", lw=0.8, ls="--")
-    ax_l.text(-theta_max, LOG2 * 1.02, "log 2", color="grey", fontsize=8)
+    ax_l.text(-theta_max, LOG2 * 1.02, "log 2", color="grey", fontsize=8.5)
     ax_l.set_xlabel(r"$\theta$")
     ax_l.set_ylabel(r"$\mathrm{JS}[\delta_\theta * \mathcal{N}_\sigma \,\|\, \delta_0 * \mathcal{N}_\sigma]$")
     ax_l.set_title("Jensen-Shannon divergence"), ax_l.legend(loc="lower left")
@@ -63,7 +63,7 @@ def scatter3d(ax, x, centers, title: str) -> None:
     ax.set_xlim(*ROTH_BOX[0]), ax.set_ylim(*ROTH_BOX[1]), ax.set_zlim(*ROTH_BOX[2])
     ax.view_init(azim=30)
     ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
-    ax.set_title(title, fontsize=8, pad=0)
+    ax.set_title(title, fontsize=8.5, pad=0)
 
 
 def roth_frames(runs: dict, frame_steps: list[int], centers, run: int = 0):
@@ -82,7 +82,7 @@ def roth_frames(runs: dict, frame_steps: list[int], centers, run: int = 0):
 
 def roth_curves(runs: dict):
     """(a) modes covered, (b) high-quality fraction, (c) distance off the plane: median and range over seeds."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.6, 3.3), layout="constrained")
     for (name, r), color in zip(runs.items(), plotting.COLORS):
         plotting.band(axes[0], r["steps"], r["modes"].T, label=name, color=color)
         plotting.band(axes[1], r["steps"], r["hq_fraction"].T, color=color)
@@ -102,7 +102,7 @@ def dirac_figure(fields: dict, trajectories: dict, titles: dict, schemes, lim: f
     """Vector fields and trajectories of the Dirac-GAN: one column per field, one row per update scheme."""
     ticks = np.linspace(-lim, lim, grid)
     grid_th, grid_ps = np.meshgrid(ticks, ticks)
-    fig, axes = plt.subplots(2, len(fields), figsize=(2.75 * len(fields), 5.7), sharex=True, sharey=True,
+    fig, axes = plt.subplots(2, len(fields), figsize=(1.72 * len(fields), 4.2), sharex=True, sharey=True,
                              layout="constrained")
     for row, scheme in enumerate(schemes):
         for col, (name, f) in enumerate(fields.items()):
@@ -127,7 +127,7 @@ def dirac_figure(fields: dict, trajectories: dict, titles: dict, schemes, lim: f
 
 def eigen_figure(numeric: dict, closed: dict, strengths: dict):
     """Numerical (dots, coloured by strength) and closed-form (lines) Jacobian eigenvalues, R1 and noise."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.9), sharey=True)
     labels = {"r1": (r"R1 weight $\gamma$", "R1"), "instance_noise": (r"noise std $\sigma$", "instance noise")}
     for ax, key in zip(axes, ("r1", "instance_noise")):
         for branch in range(2):

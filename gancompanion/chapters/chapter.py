@@ -48,27 +48,29 @@ class Chapter:
     def minutes(self) -> float:
         return (time.perf_counter() - self.started) / 60
 
-    def report(self, claim_id: str, passed, evidence: str, details: dict | None = None) -> dict:
-        """``claims.report`` with this chapter's scale, seed and device; the record is kept in ``verdicts``."""
+    def report(self, claim_id: str, passed, evidence: str, details: dict | None = None) -> None:
+        """``claims.report`` with this chapter's scale, seed and device; the record is kept in ``verdicts``.
+
+        Returns nothing, so that a cell ending in this call shows the printed CLAIM line only, never the record.
+        """
         self.verdicts[claim_id] = claims.report(claim_id, passed, evidence, details=details, **self.run_info)
-        return self.verdicts[claim_id]
 
     def status(self, claim_id: str) -> str:
         return self.verdicts[claim_id]["status"]
 
     def glue(self, name: str, value, kind: str = "number") -> None:
-        """Glue ``value`` as ``<prefix>_<name>``: numbers as Python floats, ``kind="md"`` as Markdown text."""
+        """Glue ``value`` as ``<prefix>_<name>``: numbers as Python ints or floats (a count stays a count),
+        ``kind="md"`` as Markdown text."""
         from IPython.display import Markdown
-        from myst_nb import glue
 
         if kind == "md":
             value = Markdown(value)
         elif kind == "number":
-            value = float(value)
-        glue(f"{self.prefix}_{name}", value, display=False)
+            value = number(value)
+        glue(f"{self.prefix}_{name}", value)
 
     def glue_numbers(self, numbers: dict[str, Any]) -> None:
-        """Glue every entry of ``numbers`` as a float under ``<prefix>_<key>``."""
+        """Glue every entry of ``numbers`` as a number (ints stay ints) under ``<prefix>_<key>``."""
         for k, v in numbers.items():
             self.glue(k, v)
 
@@ -78,6 +80,44 @@ class Chapter:
 
         self.glue("minutes", self.minutes)
         return Markdown("\n".join(f"- `{cid}` **{r['status']}**: {r['evidence']}." for cid, r in self.verdicts.items()))
+
+
+GLUE_PREFIX = "application/papermill.record/"  # the mime prefix of a value glued but not displayed
+
+
+def number(value) -> int | float:
+    """``value`` as a plain Python number for glue: an integer (``3``, ``np.int64(3)``, ``torch.tensor(3)``)
+    stays an int, so that a count reads "3 seeds", never "3.0 seeds"; anything else becomes a float."""
+    if isinstance(value, bool):
+        raise TypeError(f"glue a verdict as text, not as the number {value!r}")
+    if isinstance(value, torch.Tensor):
+        value = value.item()
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(value)
+
+
+def glue(name: str, value, display: bool | None = None) -> None:
+    """Glue ``value`` under ``name`` for the book, without needing myst-nb where the chapter runs.
+
+    Writes the output that ``myst_nb.glue`` writes (the value's display bundle, with ``metadata.scrapbook``
+    naming it), which Jupyter Book's ``{glue:...}`` roles and directives read from the executed notebook.
+    A matplotlib figure is also *displayed* (``display`` None means: figures yes, everything else no), so that
+    the executed notebook, a download of it and a Colab copy show it where its code ran; the book build turns
+    that output back into a hidden one (``pagebox.hide_glued_figures``) and shows the figure in its
+    ``{glue:figure}`` directive with its caption.
+    """
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    if display is None:
+        display = type(value).__module__.startswith("matplotlib.figure")
+    if isinstance(value, (np.floating, np.integer)):
+        value = number(value)
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = dict(name=name, mime_prefix=prefix)
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
@@ -92,6 +132,7 @@ def setup(prefix: str, scale: str, device: str, seed) -> Chapter:
     chapter = Chapter(prefix, scale, seed, dev)
     print(f"scale={scale}  device={dev}  seed={seed}  threads={threads}  torch={torch.__version__}")
     chapter.glue("run", f"scale `{scale}`, seed {seed}", kind="md")
+    chapter.glue("scale", f"scale `{scale}`", kind="md")  # for a caption that names its seeds itself
     return chapter
 
 

@@ -1,13 +1,15 @@
 """Build the Jupyter Book: run the chapters, stage their executed notebooks, call ``jupyter-book``.
 
 The chapters are executed by the runner (papermill, with the scale's parameters); Jupyter Book
-itself executes nothing but the three small pages that read results (the claims ledger, the
-reproducing page and the performance page). The build treats every Sphinx warning as an error.
+itself executes nothing but the four small pages that read results (the introduction's chapter map, the
+claims ledger, the reproducing page and the performance page). The build treats every Sphinx warning as an
+error. The tables those pages show are generated here: ``ledger``, ``chapter_map``, ``execution_status``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,15 +78,41 @@ def _seeds(seeds: list[int]) -> str:
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
-def seed_summary(records: dict[int, dict]) -> str:
-    """One scale's verdicts over seeds, e.g. "3/3 PASS" or "2/3 PASS, 1/3 FAIL (seed 1)"."""
+# Each outcome a check can print, with its glyph and the CSS class that colours it (_static/gancompanion.css):
+# a reader tells them apart by colour, by shape and by word. The glyphs are geometric shapes every font has.
+OUTCOMES = {"PASS": ("\u25cf", "pass"), "REPRODUCED": ("\u25cf", "pass"),
+            "FAIL": ("\u25b2", "fail"), "NOT REPRODUCED": ("\u25b2", "fail"),
+            "INCONCLUSIVE": ("\u25d0", "inconclusive"), "SKIP": ("\u25cb", "skip")}
+
+
+def outcome(status: str, text: str | None = None) -> str:
+    """``text`` (default: the status) behind the status's glyph, in a span that colours it (HTML)."""
+    glyph, css = OUTCOMES.get(status, ("\u25a1", "other"))
+    return f'<span class="gc-outcome gc-{css}">{glyph} {status if text is None else text}</span>'
+
+
+def literal(text: str) -> str:
+    """``text`` to be shown as it is written, not read as Markdown (``Q*N_sigma`` stays ``Q*N_sigma``)."""
+    return re.sub(r"([\\`*_\[\]<>{}#|$])", r"\\\1", str(text))
+
+
+def _groups(records: dict[int, dict]) -> list[tuple[str, list[int]]]:
     groups: dict[str, list[int]] = {}
     for seed, r in sorted(records.items()):
         groups.setdefault(r["status"], []).append(seed)
+    return sorted(groups.items(), key=lambda g: -len(g[1]))
+
+
+def seed_summary(records: dict[int, dict], html: bool = False) -> str:
+    """One scale's verdicts over seeds, e.g. "3/3 PASS" or "2/3 PASS, 1/3 FAIL (seed 1)".
+
+    ``html``: each outcome in its coloured span with its glyph (``outcome``)."""
     n = len(records)
-    order = sorted(groups, key=lambda st: -len(groups[st]))
-    return ", ".join(f"{len(groups[st])}/{n} {st}" + (f" ({_seeds(groups[st])})" if st != order[0] else "")
-                     for st in order)
+    parts = []
+    for i, (st, seeds) in enumerate(_groups(records)):
+        text = f"{len(seeds)}/{n} {st}" + (f" ({_seeds(seeds)})" if i else "")
+        parts.append(outcome(st, text) if html else text)
+    return ", ".join(parts)
 
 
 def key_spread(records: dict[int, dict]) -> str:
@@ -101,16 +129,26 @@ def key_spread(records: dict[int, dict]) -> str:
     return f"{what}: {float(np.median(values)):.3g} [{min(values):.3g}, {max(values):.3g}]"
 
 
-def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str:
+def chapter_order(catalogue: dict) -> list:
+    """The catalogue's claims in the order of the book: by chapter, then as each chapter lists them."""
+    items = list(catalogue.values())
+    return sorted(items, key=lambda c: (c.chapter, items.index(c)))
+
+
+def ledger(records: list[dict], catalogue: dict, built: str, scales=None, part: str = "all") -> str:
     """The claims ledger page as Markdown, from the claim records and the catalogue of claims.
 
-    A table (claim, chapter number, one column per scale with the verdicts over the seeds recorded, e.g.
-    "3/3 PASS", the scale the book was built at in bold, and the key number's median and range over the
-    seeds at the built scale) fits the page column: its cells are short or wrap. The evidence follows claim
-    by claim, one line per scale and seed. A claim never checked shows as "not run".
+    ``part="table"``: the summary and a table (claim, chapter number, one column per scale with the verdicts
+    over the seeds recorded, e.g. "3/3 PASS", each outcome by colour, glyph and word, the scale the book was
+    built at in bold, and the key number's median and range over the seeds at the built scale), rows in the
+    order of the chapters; it fits the page column, and on a phone shows claim, built outcome and key number
+    only. ``part="evidence"``: claim by claim, the statement as written, the check, one line per scale and seed.
+    ``"all"``: both, under the heading "Evidence, claim by claim". A claim never checked shows as "not run".
     """
     from .scales import SCALES
 
+    if part not in ("all", "table", "evidence"):
+        raise ValueError(f"part must be one of 'all', 'table', 'evidence', got {part!r}")
     scales = list(scales or SCALES)
     by: dict[tuple, dict[int, dict]] = {}
     for r in records:
@@ -123,7 +161,7 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
 
     def status(claim_id: str, scale: str) -> str:
         seeds = by.get((claim_id, scale))
-        text = seed_summary(seeds) if seeds else "not run"
+        text = seed_summary(seeds, html=True) if seeds else "not run"
         if scale != published(claim_id) or (not seeds and scale == built):
             return text
         return f"**{text}**" + ("<br><small>published verdict</small>" if scale != built else "")
@@ -132,13 +170,14 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
             + [f"key number at {built}: median [min, max] over seeds"])
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     details, counts = [], {s: {"PASS": 0, "FAIL": 0, "SKIP": 0} for s in scales}
-    for c in catalogue.values():
+    for c in chapter_order(catalogue):
         number = c.chapter.split("_")[0].lstrip("0") or "0"
         table.append(f"| {c.id} | [{number}](chapters/{c.chapter}.ipynb) | "  # plain text: wraps at hyphens
                      + " | ".join(status(c.id, s) for s in scales) + " | "
                      + _cell(key_spread(by.get((c.id, published(c.id))) or by.get((c.id, built), {}))) + " |")
         figure = f" *Figure:* {{numref}}`{c.figure}`." if getattr(c, "figure", "") else ""
-        details.append(f"**`{c.id}`** ({c.kind}). {c.statement} *Source:* {c.source}.\n\n*Check:* {c.check}{figure}\n")
+        details.append(f"**`{c.id}`** ({c.kind}). {literal(c.statement)} *Source:* {c.source}.\n\n"
+                       f"*Check:* {c.check}{figure}\n")
         departures = [(s, protocol(c.id, s)[0]) for s in scales]
         if any(d for _, d in departures):
             details.append("*Protocol, by scale:* " + "; ".join(f"{s}: {_cell(d)}" for s, d in departures if d)
@@ -147,11 +186,94 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None) -> str
         for s in scales:
             for seed, r in sorted(by.get((c.id, s), {}).items()):
                 counts[s][r["status"]] = counts[s].get(r["status"], 0) + 1
-                details.append(f"- {s}, seed {seed}: **{r['status']}** {_cell(r['evidence'])} ({r['device']}, "
-                               f"{str(r.get('checked_at', ''))[:10]})")
+                details.append(f"- {s}, seed {seed}: **{outcome(r['status'])}** {_cell(r['evidence'])} "
+                               f"({r['device']}, {str(r.get('checked_at', ''))[:10]})")
         details.append("")
     summary = "; ".join(f"{s}: " + ", ".join(f"{n} {k}" for k, n in counts[s].items() if n) for s in scales
                         if any(counts[s].values()))
-    return (f"This book was built at scale **{built}**. Recorded checks (one per claim and seed): "
-            f"{summary or 'none yet'}.\n\n" + "\n".join(table) + "\n\n## Evidence, claim by claim\n\n"
-            + "\n".join(details))
+    # on a phone the ledger keeps the claim, the built scale's outcome and the key number (_static/gancompanion.css)
+    hidden = [2] + [3 + i for i, s in enumerate(scales) if s != built]
+    phone = ("<style>@media (max-width: 700px) {"
+             + ", ".join(f".gc-ledger th:nth-child({i}), .gc-ledger td:nth-child({i})" for i in hidden)
+             + " { display: none; } }</style>")
+    top = (f"This book was built at scale **{built}**. Recorded checks (one per claim and seed): "
+           f"{summary or 'none yet'}.\n\n{phone}\n\n<div class=\"gc-ledger\">\n\n" + "\n".join(table) + "\n\n</div>\n")
+    evidence = "\n".join(details)
+    if part == "table":
+        return top
+    if part == "evidence":
+        return evidence
+    return top + "\n## Evidence, claim by claim\n\n" + evidence
+
+
+def _title_and_source(notebook: Path) -> tuple[str, str]:
+    """A chapter's title (its ``# `` heading) and its ``**Source:**`` line, from its MyST source."""
+    title, source = notebook.stem, []
+    for line in notebook.read_text().splitlines():
+        if line.startswith("# ") and title == notebook.stem:
+            title = line[2:].strip()
+        elif line.startswith("**Source:**") or (source and line.strip()):
+            source.append(line.removeprefix("**Source:**").strip())
+        elif source:  # the paragraph ended
+            break
+    return title, " ".join(source).rstrip(".")
+
+
+def _outcome_counts(records: list[dict], html: bool = True) -> str:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    order = sorted(counts, key=lambda st: list(OUTCOMES).index(st) if st in OUTCOMES else len(OUTCOMES))
+    return ", ".join(outcome(st, f"{counts[st]} {st}") if html else f"{counts[st]} {st}" for st in order)
+
+
+def chapter_map(root: Path, records: list[dict], built: str, catalogue: dict | None = None) -> str:
+    """The introduction's map of the chapters (Markdown), from the chapters themselves and the claim records:
+    each chapter's title and link, its source (its own ``**Source:**`` line), and its claims with their
+    outcomes at the scale the book was built at (seed 0)."""
+    from .claims import CATALOGUE
+
+    catalogue = CATALOGUE if catalogue is None else catalogue
+    rows = ["| chapter | source | claims checked, and their outcomes at the built scale |", "|---|---|---|"]
+    for nb in runner.chapters(root):
+        title, source = _title_and_source(nb)
+        number = nb.stem.split("_")[0].lstrip("0") or "0"
+        ids = {c.id for c in catalogue.values() if c.chapter == nb.stem}
+        mine = [r for r in records if r["id"] in ids and r["scale"] == built and int(r["seed"]) == 0]
+        checked = f"{len(ids)}: " + (_outcome_counts(mine) if mine else "not run yet") if ids else "none"
+        rows.append(f"| {number}. [{title}](chapters/{nb.stem}.ipynb) | {_cell(source)} | {checked} |")
+    return "\n".join(rows)
+
+
+def execution_status(root: Path, records: list[dict] | None = None) -> str:
+    """Every chapter's last recorded run at each scale (Markdown, one row per chapter, one column per scale):
+    how long it took, its seed and device, when it ran, whether it failed since, and the outcomes of its claims
+    in that run; read from the executed notebooks' own metadata, as the runner wrote it."""
+    import datetime
+
+    from .claims import CATALOGUE
+    from .pagebox import duration, last_runs
+    from .scales import SCALES
+
+    records = [] if records is None else records
+    rows = ["| chapter | " + " | ".join(f"`{s}`" for s in SCALES) + " |", "|---|" + "---|" * len(SCALES)]
+    for nb in runner.chapters(root):
+        title, _ = _title_and_source(nb)
+        number = nb.stem.split("_")[0].lstrip("0") or "0"
+        ids = {c.id for c in CATALOGUE.values() if c.chapter == nb.stem}
+        cells = []
+        for scale, run in last_runs(root, nb).items():
+            if run is None:
+                cells.append("not run yet")
+                continue
+            p = run.get("parameters", {})
+            path = Path(run["path"])
+            when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d")
+            failed = runner.failed_path(path)
+            late = " (a later run failed; this one is kept)" if failed.exists() and \
+                failed.stat().st_mtime > path.stat().st_mtime else ""
+            mine = [r for r in records if r["id"] in ids and r["scale"] == scale and r["seed"] == p.get("seed", 0)]
+            cells.append(f"**{duration(run.get('seconds'))}**, seed {p.get('seed', 0)}, `{p.get('device', '?')}`, "
+                         f"{when}{late}" + (f"<br>{_outcome_counts(mine)}" if mine else ""))
+        rows.append(f"| {number}. [{title}](chapters/{nb.stem}.ipynb) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)

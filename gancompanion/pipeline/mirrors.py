@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import files
-from . import runner
+from . import notebook_prose, runner
 
 MIRROR_BRANCH = "mirrors"  # the branch of their own that the publish workflow pushes the mirrors to
 FOLDER = "notebooks"  # where the mirrors lie within that branch
@@ -80,11 +80,35 @@ def install_cell(root: Path) -> str:
     return INSTALL_CELL.format(url=url, ref=ref(root), deps=deps)
 
 
-def mirror(root: Path, chapter: Path):
-    """The chapter ``chapter`` as an unexecuted nbformat notebook: the install cell, then its own cells."""
+def book_run(root: Path, chapter: Path | str) -> dict | None:
+    """The executed notebook of ``chapter`` that the book was built from (``book/chapters/``), or None."""
+    path = root / "book" / "chapters" / f"{Path(chapter).stem}.ipynb"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def mirror(root: Path, chapter: Path, first_figure: int = 1):
+    """The chapter ``chapter`` as an unexecuted nbformat notebook: the install cell, then its own cells.
+
+    Its text is written for a notebook reader (``notebook_prose.for_reader``): the numbers are those of the
+    book's run of the chapter when the book has been built (a note says which run), the figures' captions
+    are numbered, the citations written out. Running the cells draws each figure under its code.
+    """
     import nbformat
 
     nb = runner.read_notebook(chapter)
+    run = book_run(root, chapter)
+    values = notebook_prose.glued(run) if run else {}
+    nb = nbformat.from_dict(notebook_prose.for_reader(
+        nb, values, notebook_prose.bibliography(root / "book" / "references.bib"), first_figure))
+    if run:
+        p = ((run.get("metadata") or {}).get("gancompanion") or {}).get("parameters", {})
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            f"*The numbers in the text are those of the book's run of this chapter (scale `{p.get('scale', '?')}`, "
+            f"seed {p.get('seed', 0)}, on `{p.get('device', '?')}`). Running the cells computes your own, which the "
+            f"cells print and draw.*"))
     nb.metadata.pop("jupytext", None)
     nb.metadata["accelerator"] = "GPU"  # Colab opens it on a GPU runtime when one is free
     nb.metadata["colab"] = {"provenance": [], "toc_visible": True}
@@ -138,8 +162,9 @@ def write(root: Path, out: Path | None = None, chapters: list[Path] | None = Non
     out = out_dir(root) if out is None else Path(out)
     chapters = runner.chapters(root) if chapters is None else chapters
     written = []
-    for ch in chapters:
-        text = nbformat.writes(mirror(root, ch)) + "\n"
+    firsts = notebook_prose.first_figures([runner.read_notebook(ch) for ch in chapters])
+    for ch, first in zip(chapters, firsts):
+        text = nbformat.writes(mirror(root, ch, first)) + "\n"
         written.append(files.atomic_write_text(mirror_path(out, ch), text))
     keep = {p.resolve() for p in written}
     for old in (out / FOLDER).glob("*.ipynb"):

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from .. import __version__, files
-from . import mirrors, runner
+from . import mirrors, notebook_prose, runner
 from .scales import SCALES
 
 DOWNLOADS = "downloads"  # beside the staged chapters: the executed notebooks under their telling names
@@ -166,8 +166,12 @@ def insert_box(nb: dict, text: str) -> None:
     cells.insert(0, {"cell_type": "markdown", "id": "run-this-page", "metadata": {}, "source": text})
 
 
-def decorate(root: Path, chapter: Path, staged: Path) -> Path:
-    """Add the box to the staged notebook of ``chapter`` and write its named copy; return the copy."""
+def decorate(root: Path, chapter: Path, staged: Path, first_figure: int = 1) -> Path:
+    """Add the box to the staged notebook of ``chapter`` and write its named copy; return the copy.
+
+    The named copy is for a notebook reader: each figure shown under the code that drew it, the glued numbers
+    written into the text (``notebook_prose.for_reader``). The staged notebook, which the book is built from,
+    keeps the roles and shows each figure once, in its captioned ``{glue:figure}``."""
     nb = _read(staged)
     if not nb:
         raise runner.GancompanionError(f"{staged} is not a readable notebook")
@@ -177,9 +181,14 @@ def decorate(root: Path, chapter: Path, staged: Path) -> Path:
     if not _meta(nb).get("page_box"):  # staged once, boxed once
         insert_box(nb, box(root, chapter, nb, name))
         nb["metadata"]["gancompanion"]["page_box"] = True
-    text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-    files.atomic_write_text(staged, text)
-    return files.atomic_write_text(staged.parent / DOWNLOADS / name, text)
+    download = json.loads(json.dumps(nb))
+    notebook_prose.show_glued_figures(download)  # each figure under the code that drew it
+    download = notebook_prose.for_reader(download, bib=notebook_prose.bibliography(root / "book" / "references.bib"),
+                                         first_figure=first_figure)
+    notebook_prose.hide_glued_figures(nb)  # the book shows each figure once, in its captioned directive
+    files.atomic_write_text(staged, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return files.atomic_write_text(staged.parent / DOWNLOADS / name, json.dumps(download, indent=1, ensure_ascii=False)
+                                   + "\n")
 
 
 def run_this_page(root: Path, scale: str | None = None, seed: int | None = None) -> list[Path]:
@@ -191,12 +200,14 @@ def run_this_page(root: Path, scale: str | None = None, seed: int | None = None)
     mirrors.write(root)
     dest = root / "book" / "chapters"
     named = []
-    for chapter in runner.chapters(root):
+    chapters = runner.chapters(root)
+    firsts = notebook_prose.first_figures([runner.read_notebook(ch) for ch in chapters])
+    for chapter, first in zip(chapters, firsts):
         staged = dest / f"{chapter.stem}.ipynb"
         if not staged.exists():
             raise runner.GancompanionError(f"chapter {chapter.stem} is not staged at {staged} "
                                            f"(scale {scale!r}, seed {seed})")
-        named.append(decorate(root, chapter, staged))
+        named.append(decorate(root, chapter, staged, first))
     keep = {p.name for p in named}
     for old in (dest / DOWNLOADS).glob("*.ipynb"):
         if old.name not in keep:
