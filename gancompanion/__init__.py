@@ -16,8 +16,9 @@ The package by role (each sub-package's docstring says what lives in it):
 - ``chapters``: what every chapter does (``chapter``), and what one chapter owns: its figures, experiments
   and claims' checks (``ch1``, ``ch3``, ``ch3_toy``, ``ch5``, ``ch5_semisupervised``, ``checks``).
 - ``pipeline``: the claims registry (``claims``), the scales table (``scales``), running the notebooks
-  (``runner``), sweeps (``sweep``), the book build (``book``), its "Run this page" box (``pagebox``) and
-  notebook mirrors (``mirrors``), the command line (``cli``).
+  (``runner``), sweeps (``sweep``), the book build (``book``), its "Run this page" box (``pagebox``),
+  notebook mirrors (``mirrors``) and their prose for a notebook reader (``notebook_prose``), the command
+  line (``cli``).
 - At the top: ``data`` (toys, digits, local files), ``device`` (device choice, seeding), ``plotting``
   (house style), ``validation`` (argument checks), ``files`` (atomic writes), ``progress`` (tqdm bars).
 """

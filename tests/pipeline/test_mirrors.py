@@ -119,7 +119,7 @@ def test_glue_writes_what_myst_nb_reads_and_keeps_a_count_a_count(monkeypatch):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from gancompanion import chapter
+    from gancompanion.chapters import chapter
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
