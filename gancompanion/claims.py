@@ -1,7 +1,10 @@
 """The claims registry: every claim of the sources as an executable check with one stable line.
 
 A notebook computes the evidence and calls ``report(...)``, which prints
-``CLAIM <id>: PASS|FAIL|SKIP <short evidence>`` and writes a JSON record (atomically) under
+``CLAIM <id>: PASS|FAIL|SKIP <short evidence>`` for an exact check, or, for a statistical claim judged from
+an effect and its interval (``verdicts.judge``),
+``CLAIM <id>: REPRODUCED|NOT REPRODUCED|INCONCLUSIVE effect +0.12 [0.05, 0.20] n=8 (smallest 0.02) ...``,
+and writes a JSON record (atomically) under
 ``results_dir()/claims/<scale>/seed<seed>/<id>.json``. The ledger page of the book is built from those
 records and from ``CATALOGUE``, so a claim that was never checked shows up too.
 
@@ -24,7 +27,7 @@ from .files import atomic_write_text
 from .scales import SCALES
 from .validation import choose
 
-STATUSES = ("PASS", "FAIL", "SKIP")
+STATUSES = ("PASS", "FAIL", "SKIP", "REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
 
 
 @dataclass(frozen=True)
@@ -507,9 +510,14 @@ def record_path(claim_id: str, scale: str, seed: int, base: Path | None = None) 
 
 
 def _status(claim_id: str, passed) -> str:
-    """PASS, FAIL or SKIP for a check's verdict; NaN is a FAIL (``bool(nan)`` is True, so never test truthiness)."""
+    """PASS, FAIL or SKIP for a check's verdict; NaN is a FAIL (``bool(nan)`` is True, so never test truthiness).
+    A ``verdicts.Result`` (a statistical claim's effect and interval) gives its outcome."""
     import numpy as np
 
+    from .verdicts import Result
+
+    if isinstance(passed, Result):
+        return passed.outcome
     if passed is None:
         return "SKIP"
     if isinstance(passed, (bool, np.bool_)):
@@ -520,16 +528,19 @@ def _status(claim_id: str, passed) -> str:
                     f"got {passed!r} of type {type(passed).__name__}")
 
 
-def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, seed: int, device: str,
+def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, device: str,
            details: dict | None = None) -> dict:
     """Print and record the outcome of a claim's check.
 
     Args:
         claim_id: a key of ``CATALOGUE``.
         passed: the check's verdict: ``True`` (PASS), ``False`` (FAIL) or ``None`` (SKIP: not checked, the
-            evidence says why); a float NaN is a FAIL, never a PASS, and any other value is refused. Ignored
-            (SKIP) when ``scale`` is below the claim's ``min_scale``.
-        evidence: a short, stable summary of the numbers behind the verdict (rounded, no timings).
+            evidence says why); a float NaN is a FAIL, never a PASS, and any other value is refused. For a
+            statistical claim, a ``verdicts.Result``: its outcome is the status, and the line starts with its
+            effect, interval and n (an exact claim refuses one). Ignored (SKIP) when ``scale`` is below the
+            claim's ``min_scale``.
+        evidence: a short, stable summary of the numbers behind the verdict (rounded, no timings); may be
+            empty after a ``Result``.
         scale, seed, device: how the evidence was computed.
         details: the full numbers, kept in the JSON record.
     Returns:
@@ -538,7 +549,13 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
     """
     claim = CATALOGUE[choose("claim", claim_id, CATALOGUE)]
     choose("scale", scale, SCALES)
+    from .verdicts import Result
+
+    if isinstance(passed, Result) and claim.kind == "exact":
+        raise TypeError(f"claim {claim.id!r} is exact: its verdict is True, False or None, not an effect's interval")
     verdict = _status(claim.id, passed)
+    if isinstance(passed, Result):
+        evidence = passed.summary() + (f"; {evidence}" if evidence else "")
     if SCALES.index(scale) < SCALES.index(claim.min_scale):
         status = "SKIP"
         line_evidence = (f"statistical claim, checked at scale '{claim.min_scale}' or larger "
@@ -552,6 +569,7 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
 
     record = {**asdict(claim), "status": status, "evidence": evidence, "line": line, "scale": scale, "seed": int(seed),
               "device": str(device), "version": __version__, "details": details or {},
+              "verdict": passed.as_dict() if isinstance(passed, Result) else None,
               "notebook": os.environ.get("GANCOMPANION_NOTEBOOK", claim.chapter),
               "checked_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(record_path(claim.id, scale, seed),
@@ -572,7 +590,8 @@ def load_records(root: Path | None = None) -> list[dict]:
 # list every disagreement with the claim's id. ``python -m gancompanion.claims --write-expected``
 # rewrites the expected file from a smoke run: a deliberate, reviewed change.
 
-LINE = re.compile(r"^CLAIM (?P<id>\S+): (?P<status>PASS|FAIL|SKIP)(?: .*)?$", re.M)
+LINE = re.compile(r"^CLAIM (?P<id>\S+): (?P<status>PASS|FAIL|SKIP|REPRODUCED|NOT REPRODUCED|INCONCLUSIVE)"
+                  r"(?: .*)?$", re.M)
 
 
 def notebook_claims(path: Path) -> dict[str, str]:
@@ -609,7 +628,8 @@ def executed_claims(notebooks: list[Path]) -> dict[str, tuple[str, str]]:
 
 
 def status_of(line: str) -> str:
-    """PASS, FAIL or SKIP of a ``CLAIM`` line."""
+    """The status of a ``CLAIM`` line: PASS, FAIL or SKIP, or a statistical claim's REPRODUCED, NOT REPRODUCED
+    or INCONCLUSIVE."""
     m = LINE.match(line)
     if m is None:
         raise ValueError(f"not a CLAIM line: {line!r}")
