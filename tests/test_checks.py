@@ -351,3 +351,96 @@ def test_every_claim_names_a_figure_its_chapter_glues():
         if c.figure and source.exists():
             assert re.search(rf"^:name: {re.escape(c.figure)}$", source.read_text(), re.M), \
                 f"{c.id}: figure {c.figure!r} is not a :name: in {source.name}"
+
+
+# --- every check can be seen to fail: break what the claim guards, the check no longer passes ----------
+
+def _hinge_discriminator(spectral_norm: bool, steps: int = 100, seeds=(0, 1, 2)):
+    """A seed-batched hinge-loss discriminator trained on the grid against Gaussian noise; its largest
+    input-gradient norm on [-6, 6]^2 and its estimate's lag, as Chapter 2 measures them."""
+    import torch
+
+    from gancompanion import constraints, data, nets
+
+    torch.manual_seed(0)
+    d = nets.mlp_discriminator(2, [64, 64], list(seeds))
+    if spectral_norm:
+        constraints.SpectralNorm(1).prepare(d)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    g = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        real, fake = data.grid().sample((len(seeds), 128), g), torch.randn(len(seeds), 128, 2, generator=g)
+        loss = (torch.relu(1 - d(real)).mean(-1) + torch.relu(1 + d(fake)).mean(-1)).sum()
+        opt.zero_grad(), loss.backward(), opt.step()
+    d.eval()
+    x = (torch.rand(len(seeds), 4096, 2, generator=g) * 12 - 6).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x)
+    return grad.norm(dim=-1).amax(-1).numpy(), constraints.sn_lag(d).numpy()
+
+
+def test_sn_lipschitz_fails_without_spectral_normalisation():
+    grad_max, lag = _hinge_discriminator(spectral_norm=True)
+    assert checks.sn_lipschitz(grad_max, lag).passed
+    grad_max, lag = _hinge_discriminator(spectral_norm=False)
+    assert np.all(lag == 1.0)  # no normalised layer: no allowance
+    v = checks.sn_lipschitz(grad_max, lag)
+    assert not v.passed and v.values["ratio_max"] > 1
+    assert not checks.sn_lipschitz([0.5, NAN], [1.0, 1.0]).passed
+
+
+@pytest.fixture(scope="module")
+def taylor_change():
+    p, q = Mixture1D.gaussian(0.0, 1.0), Mixture1D.gaussian(0.5, 1.5)  # the chapter's (scales ch3.taylor)
+    return p, q, divergences.noise_change(p, q, SIGMAS)
+
+
+def test_taylor_order_is_measured_on_the_training_regulariser(taylor_change):
+    p, q, change = taylor_change
+    omega = divergences.roth_omega_regulariser(p, q)
+    assert omega == pytest.approx(divergences.roth_omega(p, q), rel=1e-5)
+    assert checks.taylor_order(SIGMAS, np.abs(change + SIGMAS**2 / 2 * omega)).passed
+
+
+@pytest.mark.parametrize("broken", ["sign flipped", "fake term dropped", "halved"])
+def test_taylor_order_fails_when_the_training_regulariser_is_broken(taylor_change, broken, monkeypatch):
+    from gancompanion import regularizers
+
+    p, q, change = taylor_change
+    right = regularizers._from_norms
+
+    def wrong(kind, d_real, d_fake, g_real, g_fake, weight):
+        if broken == "fake term dropped":
+            return 0.5 * weight * ((1 - d_real) ** 2 * g_real).mean(-1)
+        return {"sign flipped": -1.0, "halved": 0.5}[broken] * right(kind, d_real, d_fake, g_real, g_fake, weight)
+
+    monkeypatch.setattr(regularizers, "_from_norms", wrong)
+    omega = divergences.roth_omega_regulariser(p, q, n=200_000)
+    v = checks.taylor_order(SIGMAS, np.abs(change + SIGMAS**2 / 2 * omega))
+    assert not v.passed and abs(v.values["slope"] - 2) < 0.2
+
+
+def _smoothing(objective=None, real_target=0.9):
+    from gancompanion import ablation, data, scales
+
+    cfg = scales.settings("ch5.smoothing", "smoke")  # the chapter's smallest run
+    return ablation.smoothing_probe(cfg, data.ring(), [0, 1], real_target, "cpu", progress=False,
+                                    objective=objective)
+
+
+def test_label_smoothing_check_fails_two_sided_and_without_smoothing():
+    import torch.nn.functional as F
+
+    from gancompanion import objectives
+
+    plain, smooth = _smoothing(real_target=1.0), _smoothing()
+    assert checks.label_smoothing_less_confident(plain["final"], smooth["final"], smooth["final_fake"]).passed
+    # two-sided smoothing (real 0.9, generated 0.1): D(x) stays at 0.9 on the data, D(G(z)) rises to 0.1
+    two_sided = objectives.Objective(
+        "two-sided", lambda r, f: (0.9 * F.softplus(-r) + 0.1 * F.softplus(r)).mean(-1)
+        + (0.9 * F.softplus(f) + 0.1 * F.softplus(-f)).mean(-1), objectives.nonsaturating_g_loss,
+        objectives.sigmoid_metrics)
+    both = _smoothing(objective=two_sided)
+    v = checks.label_smoothing_less_confident(plain["final"], both["final"], both["final_fake"])
+    assert not v.passed and v.values["fake_max"] > 0.05
+    # the technique removed (no smoothing where the claim expects it): D(x) is not capped
+    assert not checks.label_smoothing_less_confident(plain["final"], plain["final"], plain["final_fake"]).passed
