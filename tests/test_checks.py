@@ -355,6 +355,17 @@ def test_every_claim_names_a_figure_its_chapter_glues():
 
 # --- every check can be seen to fail: break what the claim guards, the check no longer passes ----------
 
+
+@pytest.fixture
+def one_thread():
+    """Train on one CPU thread (the chapters do; two threads on a shared machine are many times slower)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 def _hinge_discriminator(spectral_norm: bool, steps: int = 100, seeds=(0, 1, 2)):
     """A seed-batched hinge-loss discriminator trained on the grid against Gaussian noise; its largest
     input-gradient norm on [-6, 6]^2 and its estimate's lag, as Chapter 2 measures them."""
@@ -378,7 +389,7 @@ def _hinge_discriminator(spectral_norm: bool, steps: int = 100, seeds=(0, 1, 2))
     return grad.norm(dim=-1).amax(-1).numpy(), constraints.sn_lag(d).numpy()
 
 
-def test_sn_lipschitz_fails_without_spectral_normalisation():
+def test_sn_lipschitz_fails_without_spectral_normalisation(one_thread):
     grad_max, lag = _hinge_discriminator(spectral_norm=True)
     assert checks.sn_lipschitz(grad_max, lag).passed
     grad_max, lag = _hinge_discriminator(spectral_norm=False)
@@ -427,7 +438,7 @@ def _smoothing(objective=None, real_target=0.9):
                                     objective=objective)
 
 
-def test_label_smoothing_check_fails_two_sided_and_without_smoothing():
+def test_label_smoothing_check_fails_two_sided_and_without_smoothing(one_thread):
     import torch.nn.functional as F
 
     from gancompanion import objectives
