@@ -139,3 +139,15 @@ def test_published_and_disjoint_seed_sets_give_the_same_outcome(one_thread):
     assert set(verdicts.seed_block(0, 4)).isdisjoint(verdicts.seed_block(1, 4))
     assert results[0].estimate != results[1].estimate  # different runs ...
     assert results[0].outcome == results[1].outcome == "REPRODUCED"  # ... the same verdict
+
+
+def test_the_ledger_and_the_claims_command_carry_the_new_outcomes(tmp_path, monkeypatch, capsys):
+    from gancompanion import book, cli
+
+    monkeypatch.setenv("GANCOMPANION_RESULTS", str(tmp_path))
+    r = verdicts.Result("NOT REPRODUCED", -0.01, -0.03, 0.01, 8, 0.02, 1, "HQ")
+    rec = claims.report("ch6.top-k-helps", r, "", scale="book", seed=0, device="cpu")
+    page = book.ledger([rec], claims.CATALOGUE, "book")
+    assert "1/1 NOT REPRODUCED" in page and "effect -0.01 [-0.03, 0.01] n=8" in page
+    assert cli.main(["claims", "--scale", "book", "--strict"]) == 1  # NOT REPRODUCED fails --strict like FAIL
+    assert "CLAIM ch6.top-k-helps: NOT REPRODUCED effect" in capsys.readouterr().out
