@@ -41,6 +41,7 @@ class Claim:
     min_scale: str = "smoke"  # smallest scale at which the check is meaningful
     threshold: dict = field(default_factory=dict)  # the numbers ``check`` states; notebooks read them here
     figure: str = ""  # the ``:name:`` label of the glued figure the claim belongs to ("" if none)
+    effect: dict = field(default_factory=dict)  # a statistical claim's declared effect (``verdicts.Effect``'s fields)
 
 
 _CH1 = "01_perfect_discriminator"
@@ -485,6 +486,12 @@ def register(claim: Claim) -> Claim:
         raise ValueError(f"claim {claim.id!r} is already registered with a different definition")
     choose("min_scale", claim.min_scale, SCALES)
     choose("kind", claim.kind, ("exact", "stat"))
+    if claim.effect:
+        if claim.kind == "exact":
+            raise ValueError(f"claim {claim.id!r} is exact: it has no effect and interval")
+        from .verdicts import Effect
+
+        Effect(**claim.effect)  # refuses a bad declaration now, not when the chapter runs
     CATALOGUE[claim.id] = claim
     return claim
 

@@ -106,6 +106,16 @@ def _signed(x: float) -> str:
     return f"{x:+.3g}" if math.isfinite(x) else _num(x)
 
 
+def declared(claim_id: str) -> Effect:
+    """The effect a claim declares in the catalogue (``claims.Claim.effect``), before anything is run."""
+    from .claims import CATALOGUE
+
+    claim = CATALOGUE[choose("claim", claim_id, CATALOGUE)]
+    if not claim.effect:
+        raise ValueError(f"claim {claim_id!r} declares no effect (Claim.effect is empty)")
+    return Effect(**claim.effect)
+
+
 def seed_block(seed: int, n: int) -> list[int]:
     """The ``seed``-th block of ``n`` seeds, ``[seed n, ..., seed n + n - 1]``: seed 0 is the published set,
     seed 1 the next, disjoint one (the chapters' ``seed`` parameter)."""

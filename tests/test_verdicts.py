@@ -151,3 +151,19 @@ def test_the_ledger_and_the_claims_command_carry_the_new_outcomes(tmp_path, monk
     assert "1/1 NOT REPRODUCED" in page and "effect -0.01 [-0.03, 0.01] n=8" in page
     assert cli.main(["claims", "--scale", "book", "--strict"]) == 1  # NOT REPRODUCED fails --strict like FAIL
     assert "CLAIM ch6.top-k-helps: NOT REPRODUCED effect" in capsys.readouterr().out
+
+
+def test_a_claim_declares_its_effect_in_the_catalogue(monkeypatch):
+    monkeypatch.setattr(claims, "CATALOGUE", dict(claims.CATALOGUE))
+    c = claims.Claim("ch9.test", "09_test", "s", "src", "check", effect=dict(
+        name="HQ, top-k minus baseline", direction=1, smallest=0.02, n_seeds=8))
+    claims.register(c)
+    assert verdicts.declared("ch9.test") == Effect("HQ, top-k minus baseline", 1, 0.02, 8)
+    with pytest.raises(ValueError, match="declares no effect"):
+        verdicts.declared("ch6.top-k-helps")
+    with pytest.raises(ValueError, match="smallest"):
+        claims.register(claims.Claim("ch9.bad", "09_test", "s", "src", "check",
+                                     effect=dict(name="x", direction=1, smallest=-1.0, n_seeds=8)))
+    with pytest.raises(ValueError, match="exact"):
+        claims.register(claims.Claim("ch9.exact", "09_test", "s", "src", "check", kind="exact",
+                                     effect=dict(name="x", direction=1, smallest=0.0, n_seeds=8)))
