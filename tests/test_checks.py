@@ -455,3 +455,41 @@ def test_label_smoothing_check_fails_two_sided_and_without_smoothing(one_thread)
     assert not v.passed and v.values["fake_max"] > 0.05
     # the technique removed (no smoothing where the claim expects it): D(x) is not capped
     assert not checks.label_smoothing_less_confident(plain["final"], plain["final"], plain["final_fake"]).passed
+
+
+def _dirac_verdicts(unreg: str, reg: str, **reg_kw):
+    """ch3's two Dirac-GAN checks computed as the chapter does, with ``unreg`` as the unregularised field and
+    ``reg`` (and its settings) in place of R1 and instance noise."""
+    from gancompanion import dirac
+
+    h, steps = 0.2, 500
+    path = dirac.simultaneous(dirac.make_field(unreg), (1.0, 1.0), h, steps)
+    radius = np.hypot(path[:, 0], path[:, 1])
+    modulus = float(np.max(np.abs(1 + h * np.linalg.eigvals(dirac.jacobian(dirac.make_field(unreg))))))
+    cycles = checks.dirac_unreg_cycles(float(radius[-1] / radius[0]), modulus, math.sqrt(1 + h**2 / 4))
+    field = dirac.make_field(reg, **reg_kw)
+    shrink = {}
+    for name, scheme in (("simultaneous", dirac.simultaneous), ("alternating", dirac.alternating)):
+        p = scheme(field, (1.0, 1.0), h, steps)
+        shrink[name] = float(np.hypot(*p[-1]) / np.hypot(*p[0]))
+    real_part = float(np.max(np.linalg.eigvals(dirac.jacobian(field)).real))
+    return cycles, checks.dirac_r1_converges(shrink, {reg: real_part})
+
+
+def test_dirac_checks_fail_when_the_technique_is_removed_or_put_where_it_does_not_belong():
+    cycles, converges = _dirac_verdicts("gan", "r1", gamma=0.3)
+    assert cycles.passed and converges.passed
+    cycles, converges = _dirac_verdicts("r1", "r1", gamma=0.0)  # R1 where none belongs; R1 with weight 0
+    assert not cycles.passed and not converges.passed
+
+
+def test_chapter_1_and_roth_toy_checks_fail_on_what_a_broken_run_gives():
+    # the gradient does not vanish (e.g. the non-saturating cost measured by mistake): a fall of 2x
+    assert not checks.gradient_vanishes({1: 2.0, 25: 3.0}).passed
+    # the noise dropped: the original cost's gradient falls by orders of magnitude again
+    assert not checks.noise_keeps_gradient({1: 2.0, 25: 1e4}).passed
+    # a sign flipped in the -log D cost: the norm shrinks instead of growing
+    assert not checks.nonsaturating_unstable({1: 0.1, 25: 0.2}, {1: 2.0, 25: 2.0}).passed
+    # the regulariser removed: both arms are the same runs, so the median is not strictly below
+    first = [300.0, 500.0, math.inf]
+    assert not checks.regulariser_faster(first, first).passed
