@@ -154,7 +154,7 @@ def reverse_kl(histogram) -> np.ndarray:
     return np.where(total[:, 0] > 0, np.maximum(kl, 0.0), math.log(h.shape[1]))
 
 
-def mixture_metrics(samples, dist, k: float = 3.0, count: int | None = None) -> dict[str, np.ndarray]:
+def mixture_metrics(samples, dist, k: float = 3.0, count: int | None = None, real=None) -> dict[str, np.ndarray]:
     """Every per-run metric of a mixture's samples, (S,) each.
 
     Args:
@@ -162,11 +162,13 @@ def mixture_metrics(samples, dist, k: float = 3.0, count: int | None = None) -> 
         dist: a mixture with ``centers`` and ``std`` (2-D, or embedded: then ``off_plane`` is added).
         k: high quality = within ``k`` std of the nearest mode (VEEGAN/PacGAN: 3).
         count: the high-quality samples that cover a mode; None: ``min_count(n, K)``.
+        real: samples of the data, (S, m, dim) or (m, dim), for ``precision`` and ``recall``
+            (``precision_recall``, k = 3); None leaves them out.
 
     Returns:
         ``hq_fraction``; ``modes_k`` (modes with at least ``count`` HQ samples); ``reverse_kl`` (PacGAN);
         ``modes`` (modes with at least one HQ sample: the VEEGAN/PacGAN count, kept for comparison with
-        their tables); ``off_plane`` for an embedded mixture.
+        their tables); ``off_plane`` for an embedded mixture; ``precision`` and ``recall`` given ``real``.
     """
     mask, idx = high_quality(samples, dist, k)  # one nearest-mode pass serves every metric
     n_modes = len(_centers(dist))
@@ -176,6 +178,8 @@ def mixture_metrics(samples, dist, k: float = 3.0, count: int | None = None) -> 
            "reverse_kl": reverse_kl(hist)}
     if hasattr(dist, "distance_off"):
         out["off_plane"] = distance_off(samples, dist)
+    if real is not None:
+        out.update(precision_recall(real, samples))
     return out
 
 

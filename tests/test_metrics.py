@@ -145,3 +145,14 @@ def test_mode_histogram_and_reverse_kl_by_hand(ring):
         metrics.min_count(2500, 0)
     with pytest.raises(ValueError, match="histogram"):
         metrics.reverse_kl([[-1, 2]])
+
+
+def test_mixture_metrics_add_precision_and_recall_given_data():
+    dist = data.grid()
+    cases = _cases(dist)
+    real = dist.sample((N_SEEDS, N_EVAL), torch.Generator().manual_seed(1))
+    on_data = metrics.mixture_metrics(cases["data"][:2], dist, real=real[:2])
+    collapse = metrics.mixture_metrics(cases["collapse"][:2], dist, real=real[:2])
+    assert np.all(on_data["precision"] > 0.9) and np.all(on_data["recall"] > 0.9)
+    assert np.all(collapse["precision"] > 0.9) and np.all(collapse["recall"] < 0.1)  # one mode of 25
+    assert "precision" not in metrics.mixture_metrics(cases["data"][:1], dist)
