@@ -28,6 +28,7 @@ OUTCOMES = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
 METHODS = ("bootstrap", "sign")
 STATISTICS = ("mean", "median")
 LEVEL = 0.95
+MIN_SEEDS = 3  # fewer seeds give a bootstrap interval of (almost) no width: no interval at all
 BOOTSTRAP = 10_000  # resamples
 BOOTSTRAP_SEED = 0  # the bootstrap's generator: the same data give the same interval
 
@@ -183,7 +184,8 @@ def sign_interval(values, level: float = LEVEL) -> tuple[float, float, float]:
 def judge(effect: Effect, values, other=None) -> Result:
     """The outcome of ``effect`` on the per-seed ``values`` (and ``other``, the set it is compared with).
 
-    A NaN among the values gives an INCONCLUSIVE result with an infinite interval and says so.
+    A NaN among the values, or fewer than ``MIN_SEEDS`` seeds, gives an INCONCLUSIVE result with an infinite
+    interval and says so.
     """
     x = _array("values", values)
     if effect.level is None and other is None:
@@ -195,6 +197,9 @@ def judge(effect: Effect, values, other=None) -> Result:
     if np.isnan(x).any() or (other is not None and np.isnan(_array("other", other)).any()):
         return Result("INCONCLUSIVE", math.nan, -math.inf, math.inf, n, effect.smallest, effect.direction,
                       effect.name, None, "a value is NaN")
+    if n < MIN_SEEDS or (other is not None and len(_array("other", other)) < MIN_SEEDS):
+        return Result("INCONCLUSIVE", math.nan, -math.inf, math.inf, n, effect.smallest, effect.direction,
+                      effect.name, MIN_SEEDS, f"fewer than {MIN_SEEDS} seeds give no interval")
     if effect.method == "sign":
         d = x - effect.level if effect.level is not None else x - _paired(x, other)
         est, low, high = sign_interval(d)

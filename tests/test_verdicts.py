@@ -70,8 +70,10 @@ def test_sign_interval_is_the_exact_order_statistics():
 
 
 def test_nan_is_inconclusive_and_bad_declarations_are_refused():
-    r = judge(_effect(), [0.1, float("nan")], [0.0, 0.0])
+    r = judge(_effect(), [0.1, float("nan"), 0.2], [0.0, 0.0, 0.0])
     assert r.outcome == "INCONCLUSIVE" and "NaN" in r.reason
+    one = judge(_effect(), [0.5], [0.0])  # one seed has no interval, however large its effect
+    assert one.outcome == "INCONCLUSIVE" and "fewer than 3 seeds" in one.summary()
     for kw, word in [({"direction": 0}, "direction"), ({"smallest": -1.0}, "smallest"),
                      ({"n_seeds": 0}, "n_seeds"), ({"statistic": "mode"}, "statistic"),
                      ({"method": "t"}, "method"), ({"method": "sign"}, "sign")]:
