@@ -15,6 +15,7 @@ range over the rounds. Run: ``python benchmarks/seed_batching.py [--rounds 5]
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -75,7 +76,8 @@ def main(argv=None) -> dict:
                       "to one run's step (interleaved rounds; median and range over rounds)",
               "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
               "threads": args.threads, "batch": BATCH, "latent": LATENT, "rounds": args.rounds,
-              "torch": torch.__version__, "machine": platform.machine(), "sizes": {}}
+              "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
+              "load_average_before": os.getloadavg(), "sizes": {}}
     for name, hidden in SIZES.items():
         steps = block_steps(hidden, args.device)
         fns = {s: step_timer(hidden, s, steps[s], args.device) for s in RUNS}
@@ -90,6 +92,7 @@ def main(argv=None) -> dict:
             print(f"{name} S={s:>2}: {1e3 * r['seconds']['median']:.2f} ms/step, x{r['ratio']['median']:.2f} one run "
                   f"[{r['ratio']['min']:.2f}, {r['ratio']['max']:.2f}], speed-up over sequential "
                   f"{r['speedup_over_sequential']['median']:.2f}")
+    result["load_average_after"] = os.getloadavg()  # other processes on the machine: wide ranges when high
     timing.write(result, args.out)
     return result
 
