@@ -468,8 +468,12 @@ def _mean(values) -> float:
 
 
 def key_number(record: dict) -> tuple[str | None, float | None]:
-    """A record's key number ``(what, value)`` by ``KEY_NUMBERS``; ``(None, None)`` for a claim without one
-    or a record whose details do not hold it (a SKIP, an older record)."""
+    """A record's key number ``(what, value)``: a statistical claim's effect estimate when it was judged from an
+    interval (``verdicts.Result``), else by ``KEY_NUMBERS``; ``(None, None)`` for a claim without one or a
+    record whose details do not hold it (a SKIP, an older record)."""
+    verdict = record.get("verdict")
+    if record.get("status") != "SKIP" and isinstance(verdict, dict) and verdict.get("estimate") is not None:
+        return f"effect: {verdict.get('name') or 'estimate'}", float(verdict["estimate"])
     entry = KEY_NUMBERS.get(record.get("id"))
     if entry is None or record.get("status") == "SKIP":
         return None, None

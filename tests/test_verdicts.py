@@ -116,6 +116,7 @@ def test_claim_line_prints_outcome_effect_interval_and_n(tmp_path, monkeypatch):
     assert claims.status_of(rec["line"]) == "REPRODUCED" and rec["verdict"]["low"] == 0.05
     saved = json.loads(claims.record_path("ch6.top-k-helps", "book", 0, tmp_path).read_text())
     assert saved["status"] == "REPRODUCED"
+    assert claims.key_number(saved) == ("effect: HQ", 0.12)  # the ledger's key number is the effect
     line = "CLAIM ch6.top-k-helps: NOT REPRODUCED effect -0.01 [-0.03, 0.01] n=8 (smallest 0.02)"
     assert claims.status_of(line) == "NOT REPRODUCED"
     # below the claim's scale it is a SKIP like any other; an exact claim refuses an interval
