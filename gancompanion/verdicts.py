@@ -12,7 +12,8 @@ three outcomes (Cumming 2014, "The new statistics"; equivalence-style reading of
 
 Intervals: a percentile bootstrap over seeds with a fixed generator (Efron & Tibshirani 1993, ch. 13),
 or the exact distribution-free interval of a median from its order statistics (the sign test's
-interval, Conover 1999, sec. 3.2), which has no sampling of its own.
+interval, Conover 1999, sec. 3.2), or, for a share of seeds (0/1 per seed, e.g. "the variant beats the
+baseline on this seed"), the exact Clopper-Pearson interval of a binomial proportion.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from .validation import choose, positive_int
 
 OUTCOMES = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
-METHODS = ("bootstrap", "sign")
+METHODS = ("bootstrap", "sign", "binomial")
 STATISTICS = ("mean", "median")
 LEVEL = 0.95
 MIN_SEEDS = 3  # fewer seeds give a bootstrap interval of (almost) no width: no interval at all
@@ -44,7 +45,8 @@ class Effect:
         n_seeds: seeds per set.
         paired: the two sets share seeds and the effect is the statistic of the per-seed differences.
         statistic: "mean" or "median" over seeds.
-        method: "bootstrap" or "sign" (exact, for a median; paired or one set only).
+        method: "bootstrap", "sign" (exact, for a median; paired or one set only) or "binomial" (exact, for
+            the share of 0/1 per-seed outcomes against a level).
         level: for one set of runs, the level the statistic is compared with (the effect is statistic
             minus level); None for a difference of two sets.
     """
@@ -69,6 +71,9 @@ class Effect:
         if self.method == "sign" and (self.statistic != "median" or not (self.paired or self.level is not None)):
             raise ValueError("method 'sign' is the exact interval of a median: it needs statistic='median' and "
                              "paired runs or one set of runs (a level)")
+        if self.method == "binomial" and (self.statistic != "mean" or self.level is None):
+            raise ValueError("method 'binomial' is the exact interval of a share of 0/1 outcomes: it needs "
+                             "statistic='mean' and a level")
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,18 @@ def sign_interval(values, level: float = LEVEL) -> tuple[float, float, float]:
     return float(np.median(x)), float(x[r - 1]), float(x[n - r])
 
 
+def binomial_interval(values, level: float = LEVEL) -> tuple[float, float, float]:
+    """``(share, low, high)`` of per-seed 0/1 outcomes with the exact Clopper-Pearson interval."""
+    from scipy.stats import binomtest
+
+    x = _array("values", values)
+    if not np.all((x == 0) | (x == 1)):
+        raise ValueError(f"method 'binomial' needs 0/1 outcomes per seed, got {x.tolist()}")
+    k, n = int(x.sum()), len(x)
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return k / n, float(ci.low), float(ci.high)
+
+
 def judge(effect: Effect, values, other=None) -> Result:
     """The outcome of ``effect`` on the per-seed ``values`` (and ``other``, the set it is compared with).
 
@@ -200,7 +217,9 @@ def judge(effect: Effect, values, other=None) -> Result:
     if n < MIN_SEEDS or (other is not None and len(_array("other", other)) < MIN_SEEDS):
         return Result("INCONCLUSIVE", math.nan, -math.inf, math.inf, n, effect.smallest, effect.direction,
                       effect.name, MIN_SEEDS, f"fewer than {MIN_SEEDS} seeds give no interval")
-    if effect.method == "sign":
+    if effect.method == "binomial":
+        est, low, high = (v - effect.level for v in binomial_interval(x))
+    elif effect.method == "sign":
         d = x - effect.level if effect.level is not None else x - _paired(x, other)
         est, low, high = sign_interval(d)
     else:

@@ -76,7 +76,7 @@ def test_nan_is_inconclusive_and_bad_declarations_are_refused():
     assert one.outcome == "INCONCLUSIVE" and "fewer than 3 seeds" in one.summary()
     for kw, word in [({"direction": 0}, "direction"), ({"smallest": -1.0}, "smallest"),
                      ({"n_seeds": 0}, "n_seeds"), ({"statistic": "mode"}, "statistic"),
-                     ({"method": "t"}, "method"), ({"method": "sign"}, "sign")]:
+                     ({"method": "t"}, "method"), ({"method": "sign"}, "sign"), ({"method": "binomial"}, "binomial")]:
         with pytest.raises(ValueError, match=word):
             _effect(**kw)
 
@@ -170,3 +170,14 @@ def test_a_claim_declares_its_effect_in_the_catalogue(monkeypatch):
     with pytest.raises(ValueError, match="exact"):
         claims.register(claims.Claim("ch9.exact", "09_test", "s", "src", "check", kind="exact",
                                      effect=dict(name="x", direction=1, smallest=0.0, n_seeds=8)))
+
+
+def test_a_share_of_seeds_has_the_exact_clopper_pearson_interval():
+    share, low, high = verdicts.binomial_interval([1] * 10)  # 10 of 10: [0.025^(1/10), 1] = [0.692, 1]
+    assert share == 1.0 and low == pytest.approx(0.025 ** 0.1) and high == 1.0
+    beats = Effect("share of seeds the variant wins", 1, 0.0, 10, method="binomial", level=0.5)
+    assert judge(beats, [1] * 10).outcome == "REPRODUCED"
+    assert judge(beats, [1] * 6 + [0] * 4).outcome == "INCONCLUSIVE"
+    assert judge(beats, [0] * 10).outcome == "NOT REPRODUCED"
+    with pytest.raises(ValueError, match="0/1"):
+        judge(beats, [0.5] * 10)
