@@ -4,13 +4,14 @@ The package by role (each sub-package's docstring says what lives in it):
 
 - ``training``: the training loop and its two steps (``train``), the part protocol (``parts``), GAN
   losses (``objectives``), random streams per run (``streams``), seed-batched networks (``nets``), variants
-  that differ only in numbers trained as one model (``batching``), the allocator setting (``allocator``).
+  that differ only in numbers trained as one model (``batching``), learning-rate schedules (``lr_schedule``), the allocator
+  setting (``allocator``).
 - ``techniques``: one module per kind of part: discriminator terms (``d_terms``), constraints
   (``constraints``), instance noise (``noise``), latent steps (``latent``), selections (``selections``), layers
   (``layers``), Salimans et al.'s terms and nets (``improved``), the energy-based GAN (``ebgan``).
 - ``sampling``: sampling a trained GAN with its discriminator's help, after training.
 - ``evaluation``: sample-quality metrics (``metrics``), the digits classifier (``classifier``), the
-  perfect-discriminator probes (``probes``).
+  perfect-discriminator probes (``probes``), effects with intervals and their verdicts (``verdicts``).
 - ``analytic``: closed forms: divergences (``divergences``), the earth mover's distance (``transport``),
   the Dirac-GAN (``dirac``), minibatch divergences (``minibatch_divergences``).
 - ``chapters``: what every chapter does (``chapter``), and what one chapter owns: its figures, experiments

@@ -349,6 +349,63 @@ def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
     return np.vectorize(gap, otypes=[float])(sigmas)
 
 
+def noise_change(p: Mixture1D, q: Mixture1D, sigmas):
+    """``F_sigma(phi*) - F(phi*)`` for each sigma, by quadrature: what instance noise of std sigma does to the
+    discriminator objective at the clean optimal logit phi* = log p / q (see ``taylor_gap``; signed)."""
+    _require_densities(p, q)
+    sigmas = np.asarray(sigmas, dtype=float)
+    if np.any(~(sigmas >= 0)):
+        raise ValueError(f"sigmas must be numbers >= 0, got {sigmas!r}")
+    points = sorted(set(p.means) | set(q.means))
+
+    def change(sigma):
+        ps, qs = p.convolve(sigma), q.convolve(sigma)
+
+        def integrand(x):
+            lp, lq, log_d, log_1md, _ = _optimal_logit_terms(p, q, x)
+            return (np.exp(ps.logpdf(x)) - np.exp(lp)) * log_d + (np.exp(qs.logpdf(x)) - np.exp(lq)) * log_1md
+
+        return integrate.quad(integrand, *_joint_span(ps, qs), points=points, epsabs=0.0, epsrel=1e-9,
+                              limit=1000)[0]
+
+    return np.vectorize(change, otypes=[float])(sigmas)
+
+
+def quantile_nodes(m: Mixture1D, n: int) -> np.ndarray:
+    """``n`` equal-probability nodes of ``m`` (the midpoints u = (i + 1/2) / n_k of each component's quantiles,
+    n_k = n w_k nodes for component k), so that the plain mean of g over them approximates E_m g; (n,)."""
+    from scipy.stats import norm
+
+    m._need_density()
+    counts = [round(n * w) for w in m.weights]
+    if sum(counts) != n or any(abs(c - n * w) > 1e-9 * n for c, w in zip(counts, m.weights)):
+        raise ValueError(f"n must split into n * weight nodes per component, got n={n}, weights={m.weights}")
+    return np.concatenate([norm.ppf((np.arange(c) + 0.5) / c, mu, sd)
+                           for mu, sd, c in zip(m.means, m.stds, counts) if c])
+
+
+def roth_omega_regulariser(p: Mixture1D, q: Mixture1D, n: int = 1_000_000) -> float:
+    """Omega(phi*) as the training code computes it: ``regularizers.roth_js`` (weight 1 gives Omega / 2) on
+    ``n`` equal-probability nodes of P and of Q, with phi* = log p / q in torch (float64) and its input
+    gradient by autograd. The nodes' error is about 2/n relative (the tails); ``roth_omega`` is the quadrature.
+    """
+    import torch
+
+    from ..techniques.d_terms import roth_js
+
+    def log_density(m: Mixture1D, x):
+        mu, sd, w = (torch.tensor(a, dtype=torch.float64) for a in m._arrays())
+        return torch.logsumexp(torch.log(w / (sd * math.sqrt(2 * math.pi))) - ((x[..., None] - mu) / sd) ** 2 / 2,
+                               dim=-1)
+
+    def phi(x):  # (1, n, 1) -> (1, n)
+        return (log_density(p, x) - log_density(q, x))[..., 0]
+
+    real, fake = (torch.tensor(quantile_nodes(m, n), dtype=torch.float64).reshape(1, n, 1).requires_grad_(True)
+                  for m in (p, q))
+    return 2 * float(roth_js(real, fake, phi(real), phi(fake), event_ndim=1, weight=1.0)[0].detach())
+
+
 def roth_omega(p: Mixture1D, q: Mixture1D) -> float:
     """Roth et al.'s (2017) JS regulariser Omega at the optimal logit phi* = log p / q, by quadrature.
 

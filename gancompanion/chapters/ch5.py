@@ -130,15 +130,17 @@ def run_digits(variant: str, cfg, x_train: torch.Tensor, seeds, device, progress
     return dict(samples=samples, history=res.history, g=g, d=d)
 
 
-def smoothing_probe(cfg, dist, seeds, real_target: float, device, progress: bool = True) -> dict:
+def smoothing_probe(cfg, dist, seeds, real_target: float, device, progress: bool = True, objective=None) -> dict:
     """A discriminator trained with ``train.d_step`` against a frozen, untrained generator (sec. 3.4).
 
     ``cfg`` needs hidden, batch_size, lr, steps, n_eval. Returns ``p_real`` (steps, S), D's mean probability
-    of "real" on each training batch of real samples, and ``final`` (S,), on ``cfg.n_eval`` fresh real samples.
+    of "real" on each training batch of real samples, ``final`` (S,), on ``cfg.n_eval`` fresh real samples,
+    and ``final_fake`` (S,), on ``cfg.n_eval`` generated ones (fixed latents). ``objective`` replaces the
+    non-saturating one with ``real_target`` (e.g. to try two-sided smoothing).
     """
     from ..progress import bar
 
-    objective = get_objective("nonsaturating", real_target=real_target)
+    objective = objective or get_objective("nonsaturating", real_target=real_target)
     g = MLPGenerator([2, *cfg.hidden, dist.dim], seeds).to(device)
     d = FeatureDiscriminator([dist.dim, *cfg.hidden], seeds).to(device)
     streams = ToyStreams(dist, seeds, cfg.batch_size, 2, device=device)
@@ -153,4 +155,6 @@ def smoothing_probe(cfg, dist, seeds, real_target: float, device, progress: bool
     with torch.no_grad():
         real = torch.stack([dist.sample(cfg.n_eval, generator=generator(s, "eval-real")) for s in seeds]).to(device)
         final = torch.sigmoid(d(real)).mean(-1)
-    return dict(p_real=torch.stack(curve).cpu().numpy(), final=final.cpu().numpy())
+        final_fake = torch.sigmoid(d(g(streams.fixed_latent(cfg.n_eval)))).mean(-1)
+    return dict(p_real=torch.stack(curve).cpu().numpy(), final=final.cpu().numpy(),
+                final_fake=final_fake.cpu().numpy())

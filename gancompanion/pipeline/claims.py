@@ -1,7 +1,10 @@
 """The claims registry: every claim of the sources as an executable check with one stable line.
 
 A notebook computes the evidence and calls ``report(...)``, which prints
-``CLAIM <id>: PASS|FAIL|SKIP <short evidence>`` and writes a JSON record (atomically) under
+``CLAIM <id>: PASS|FAIL|SKIP <short evidence>`` for an exact check, or, for a statistical claim judged from
+an effect and its interval (``verdicts.judge``),
+``CLAIM <id>: REPRODUCED|NOT REPRODUCED|INCONCLUSIVE effect +0.12 [0.05, 0.20] n=8 (smallest 0.02) ...``,
+and writes a JSON record (atomically) under
 ``results_dir()/claims/<scale>/seed<seed>/<id>.json``. The ledger page of the book is built from those
 records and from ``CATALOGUE``, so a claim that was never checked shows up too.
 
@@ -24,7 +27,7 @@ from ..files import atomic_write_text
 from .scales import SCALES
 from ..validation import choose
 
-STATUSES = ("PASS", "FAIL", "SKIP")
+STATUSES = ("PASS", "FAIL", "SKIP", "REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Claim:
     min_scale: str = "smoke"  # smallest scale at which the check is meaningful
     threshold: dict = field(default_factory=dict)  # the numbers ``check`` states; notebooks read them here
     figure: str = ""  # the ``:name:`` label of the glued figure the claim belongs to ("" if none)
+    effect: dict = field(default_factory=dict)  # a statistical claim's declared effect (``verdicts.Effect``'s fields)
 
 
 _CH1 = "01_perfect_discriminator"
@@ -108,8 +112,10 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "Roth et al.'s regulariser is the second-order Taylor term of instance noise: the noisy objective at the "
           "optimal logit equals the clean one minus (sigma^2/2) Omega, up to higher-order terms.",
           _HUSZAR + "; Roth et al. (2017), sec. 3",
-          "P = N(0, 1), Q = N(0.5, 1.5^2), optimal logit log p/q: the gap |F_sigma - F + sigma^2/2 Omega| by "
-          "quadrature at 9 sigmas log-spaced in [0.01, 0.3]; its log-log slope must be within 1 of 4. Theory: the "
+          "P = N(0, 1), Q = N(0.5, 1.5^2), optimal logit log p/q: the gap |F_sigma - F + sigma^2/2 Omega| at 9 "
+          "sigmas log-spaced in [0.01, 0.3], F_sigma - F by quadrature and Omega by the regulariser the chapter "
+          "trains with (Roth et al.'s, regularizers.roth_js, on 10^6 equal-probability nodes of P and of Q); its "
+          "log-log slope must be within 1 of 4. Theory: the "
           "error is O(sigma^4). The noise is symmetric, so the expansion has even orders only: a missing, "
           "sign-flipped or mis-scaled sigma^2 term leaves an O(sigma^2) error (slope 2), and 1 is half the distance "
           "between neighbouring orders. A NaN or zero gap fails.",
@@ -243,8 +249,10 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "spectral norms.",
           _LEE + "; Miyato et al. (2018), sec. 2",
           "A trained seed-batched SN-GAN discriminator (hinge loss), per seed: its input-gradient norm on 10,000 "
-          "random inputs in [-6, 6]^2 and on a batch of data never exceeds the product of its layers' spectral norms "
-          "(by SVD, of the weights it uses) times 1 + 1e-5.",
+          "random inputs in [-6, 6]^2 and on a batch of data never exceeds 1 times the estimate's lag, times "
+          "1 + 1e-5. The lag is the product over the spectrally normalised layers of the spectral norms (by SVD) "
+          "of the weights they use, sigma_SVD / sigma_estimate per layer: 1 when the power iteration has "
+          "converged, and 1 for a discriminator without spectral normalisation, whose gradient is then unbounded.",
           kind="exact", threshold={"rtol": 1e-5, "n_inputs": 10_000}, figure="fig-ch2-sn"),
     Claim("ch2.sn-one-iteration", _CH2,
           "One power iteration at a time is enough: the estimate tracks the largest singular value as the "
@@ -347,7 +355,8 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           _SALIMANS + ", sec. 3.4",
           "A discriminator trained with train.d_step against a frozen untrained generator on the ring of 8: the mean "
           "D(x) on 2500 real samples at the end is at most 0.9 + 0.01 for every seed with real_target 0.9, and above "
-          "0.99 for every seed without smoothing.",
+          "0.99 for every seed without smoothing; with smoothing, the mean D(G(z)) on 2500 generated samples is "
+          "below 1 - 0.99 for every seed (one-sided: the generated target stays 0, so two-sided smoothing fails).",
           threshold={"real_target": 0.9, "tolerance": 0.01, "confident": 0.99}, figure="fig-ch5-smoothing"),
     Claim("ch5.minibatch-discrimination-reduces-collapse", _CH5,
           "Minibatch discrimination lets the discriminator look at samples in combination, so a generator that "
@@ -408,8 +417,8 @@ KEY_NUMBERS: dict[str, tuple[str, Callable[[dict], float]]] = {
     "ch2.gp-beats-clipping": ("median modes, WGAN-GP minus clipping", lambda d: _gap(d, "WGAN-GP", "WGAN (clip)")),
     "ch2.gp-unit-gradient": ("largest |median gradient norm - 1| with the penalty",
                              lambda d: max(abs(v - 1) for k, vs in d.items() if "penalty" in k for v in vs)),
-    "ch2.sn-lipschitz": ("largest gradient norm / bound",
-                         lambda d: max(g / b for g, b in zip(d["grad_max"], d["bound"]))),
+    "ch2.sn-lipschitz": ("largest gradient norm / (1 x the estimate's lag)",
+                         lambda d: max(g / b for g, b in zip(d["grad_max"], d.get("lag", d["bound"])))),
     "ch2.sn-one-iteration": ("largest product of spectral norms", lambda d: max(d["bound"])),
     "ch3.regulariser-faster": ("median first step with every mode, Roth et al.",
                                lambda d: _median(d["first"]["Roth et al."])),
@@ -459,8 +468,12 @@ def _mean(values) -> float:
 
 
 def key_number(record: dict) -> tuple[str | None, float | None]:
-    """A record's key number ``(what, value)`` by ``KEY_NUMBERS``; ``(None, None)`` for a claim without one
-    or a record whose details do not hold it (a SKIP, an older record)."""
+    """A record's key number ``(what, value)``: a statistical claim's effect estimate when it was judged from an
+    interval (``verdicts.Result``), else by ``KEY_NUMBERS``; ``(None, None)`` for a claim without one or a
+    record whose details do not hold it (a SKIP, an older record)."""
+    verdict = record.get("verdict")
+    if record.get("status") != "SKIP" and isinstance(verdict, dict) and verdict.get("estimate") is not None:
+        return f"effect: {verdict.get('name') or 'estimate'}", float(verdict["estimate"])
     entry = KEY_NUMBERS.get(record.get("id"))
     if entry is None or record.get("status") == "SKIP":
         return None, None
@@ -477,6 +490,12 @@ def register(claim: Claim) -> Claim:
         raise ValueError(f"claim {claim.id!r} is already registered with a different definition")
     choose("min_scale", claim.min_scale, SCALES)
     choose("kind", claim.kind, ("exact", "stat"))
+    if claim.effect:
+        if claim.kind == "exact":
+            raise ValueError(f"claim {claim.id!r} is exact: it has no effect and interval")
+        from ..evaluation.verdicts import Effect
+
+        Effect(**claim.effect)  # refuses a bad declaration now, not when the chapter runs
     CATALOGUE[claim.id] = claim
     return claim
 
@@ -519,9 +538,14 @@ def record_path(claim_id: str, scale: str, seed: int, base: Path | None = None) 
 
 
 def _status(claim_id: str, passed) -> str:
-    """PASS, FAIL or SKIP for a check's verdict; NaN is a FAIL (``bool(nan)`` is True, so never test truthiness)."""
+    """PASS, FAIL or SKIP for a check's verdict; NaN is a FAIL (``bool(nan)`` is True, so never test truthiness).
+    A ``verdicts.Result`` (a statistical claim's effect and interval) gives its outcome."""
     import numpy as np
 
+    from ..evaluation.verdicts import Result
+
+    if isinstance(passed, Result):
+        return passed.outcome
     if passed is None:
         return "SKIP"
     if isinstance(passed, (bool, np.bool_)):
@@ -532,16 +556,19 @@ def _status(claim_id: str, passed) -> str:
                     f"got {passed!r} of type {type(passed).__name__}")
 
 
-def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, seed: int, device: str,
+def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, device: str,
            details: dict | None = None) -> dict:
     """Print and record the outcome of a claim's check.
 
     Args:
         claim_id: a key of ``CATALOGUE``.
         passed: the check's verdict: ``True`` (PASS), ``False`` (FAIL) or ``None`` (SKIP: not checked, the
-            evidence says why); a float NaN is a FAIL, never a PASS, and any other value is refused. Ignored
-            (SKIP) when ``scale`` is below the claim's ``min_scale``.
-        evidence: a short, stable summary of the numbers behind the verdict (rounded, no timings).
+            evidence says why); a float NaN is a FAIL, never a PASS, and any other value is refused. For a
+            statistical claim, a ``verdicts.Result``: its outcome is the status, and the line starts with its
+            effect, interval and n (an exact claim refuses one). Ignored (SKIP) when ``scale`` is below the
+            claim's ``min_scale``.
+        evidence: a short, stable summary of the numbers behind the verdict (rounded, no timings); may be
+            empty after a ``Result``.
         scale, seed, device: how the evidence was computed.
         details: the full numbers, kept in the JSON record.
     Returns:
@@ -550,7 +577,13 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
     """
     claim = CATALOGUE[choose("claim", claim_id, CATALOGUE)]
     choose("scale", scale, SCALES)
+    from ..evaluation.verdicts import Result
+
+    if isinstance(passed, Result) and claim.kind == "exact":
+        raise TypeError(f"claim {claim.id!r} is exact: its verdict is True, False or None, not an effect's interval")
     verdict = _status(claim.id, passed)
+    if isinstance(passed, Result):
+        evidence = passed.summary() + (f"; {evidence}" if evidence else "")
     if SCALES.index(scale) < SCALES.index(claim.min_scale):
         status = "SKIP"
         line_evidence = (f"statistical claim, checked at scale '{claim.min_scale}' or larger "
@@ -564,6 +597,7 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
 
     record = {**asdict(claim), "status": status, "evidence": evidence, "line": line, "scale": scale, "seed": int(seed),
               "device": str(device), "version": __version__, "details": details or {},
+              "verdict": passed.as_dict() if isinstance(passed, Result) else None,
               "notebook": os.environ.get("GANCOMPANION_NOTEBOOK", claim.chapter),
               "checked_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(record_path(claim.id, scale, seed),
@@ -584,7 +618,8 @@ def load_records(root: Path | None = None) -> list[dict]:
 # list every disagreement with the claim's id. ``python -m gancompanion.pipeline.claims --write-expected``
 # rewrites the expected file from a smoke run: a deliberate, reviewed change.
 
-LINE = re.compile(r"^CLAIM (?P<id>\S+): (?P<status>PASS|FAIL|SKIP)(?: .*)?$", re.M)
+LINE = re.compile(r"^CLAIM (?P<id>\S+): (?P<status>PASS|FAIL|SKIP|REPRODUCED|NOT REPRODUCED|INCONCLUSIVE)"
+                  r"(?: .*)?$", re.M)
 
 
 def notebook_claims(path: Path) -> dict[str, str]:
@@ -621,7 +656,8 @@ def executed_claims(notebooks: list[Path]) -> dict[str, tuple[str, str]]:
 
 
 def status_of(line: str) -> str:
-    """PASS, FAIL or SKIP of a ``CLAIM`` line."""
+    """The status of a ``CLAIM`` line: PASS, FAIL or SKIP, or a statistical claim's REPRODUCED, NOT REPRODUCED
+    or INCONCLUSIVE."""
     m = LINE.match(line)
     if m is None:
         raise ValueError(f"not a CLAIM line: {line!r}")

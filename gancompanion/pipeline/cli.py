@@ -87,7 +87,7 @@ def cmd_claims(args) -> int:
         return 1
     for r in records:
         print(f"[{r['scale']} seed {r['seed']}] CLAIM {r['id']}: {r['status']} {r['evidence']}")
-    return 1 if any(r["status"] == "FAIL" for r in records) and args.strict else 0
+    return 1 if any(r["status"] in ("FAIL", "NOT REPRODUCED") for r in records) and args.strict else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     p_book.set_defaults(func=cmd_book)
     p_claims = sub.add_parser("claims", help="print the claims ledger from the recorded checks")
     p_claims.add_argument("--scale", choices=SCALES, default=None, help="only this scale")
-    p_claims.add_argument("--strict", action="store_true", help="exit 1 if any claim FAILed")
+    p_claims.add_argument("--strict", action="store_true", help="exit 1 if any claim FAILed or was NOT REPRODUCED")
     p_claims.set_defaults(func=cmd_claims)
     from . import sweep  # the ``sweep`` subcommand: chapters over seeds and parameters, locally or on Dask
 

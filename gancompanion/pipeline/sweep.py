@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .. import files
 from . import runner
+from .claims import STATUSES
 from ..progress import bar
 from .scales import SCALES
 from ..validation import choose, positive, positive_int, seed as check_seed
@@ -570,5 +571,5 @@ def cmd_sweep(args) -> int:
     verdicts = [rec.get("status") for r in results for rec in r.records]
     print(f"{counts['ran']} ran, {counts['skipped']} skipped, {counts['failed']} failed in "
           f"{time.perf_counter() - start:.1f} s; claims: " +
-          ", ".join(f"{verdicts.count(s)} {s}" for s in ("PASS", "FAIL", "SKIP") if s in verdicts) + f"\ntable: {path}")
+          ", ".join(f"{verdicts.count(s)} {s}" for s in STATUSES if s in verdicts) + f"\ntable: {path}")
     return 1 if counts["failed"] else 0

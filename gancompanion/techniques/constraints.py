@@ -255,6 +255,27 @@ def lipschitz_bound(net: nn.Module) -> Tensor:
     return bound
 
 
+def sn_lag(net: nn.Module) -> Tensor:
+    """How far spectral normalisation's estimates let the net's Lipschitz constant exceed 1: the product
+    over its *spectrally normalised* layers of the spectral norms (by SVD) of the weights they use.
+
+    Each factor is ``sigma_SVD(W) / sigma_estimate(W)``, 1 when the power iteration has converged; a layer
+    without spectral normalisation contributes nothing (it promises no bound), so a net without any has a
+    lag of 1 and an input gradient above 1 shows it (Miyato et al. 2018, sec. 2.1). ``(S,)`` for a
+    seed-batched net (a 0-d tensor of 1 for a net without SN). Evaluated in eval mode.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        lag = torch.ones(())
+        for m in net.modules():
+            if has_spectral_norm(m):
+                lag = lag * spectral_norm_exact(m, normalised=True).cpu()
+    finally:
+        net.train(was_training)
+    return lag
+
+
 def layer_gradient_norms(net: nn.Sequential, real: Tensor, fake: Tensor) -> "np.ndarray":
     """Gulrajani et al. (2017), Fig. 1b: the norm of d loss / d (input of each linear layer) for the critic
     loss ``E f(fake) - E f(real)``, per seed-batched run; ``(layers, runs)``, first layer first.

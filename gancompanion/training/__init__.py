@@ -2,6 +2,6 @@
 
 ``train`` (the loop, ``d_step``, ``g_step``, checkpoints), ``parts`` (the kinds of part and what each
 sees), ``objectives`` (GAN losses), ``streams`` (random streams per run), ``nets`` (seed-batched MLPs and a
-DCGAN), ``batching`` (variants that differ only in numbers, as the runs of one model), ``allocator``
-(keeping a step's freed memory for the next).
+DCGAN), ``batching`` (variants that differ only in numbers, as the runs of one model), ``lr_schedule``
+(learning-rate schedules, one per run where asked), ``allocator`` (keeping a step's freed memory for the next).
 """

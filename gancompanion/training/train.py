@@ -25,7 +25,7 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 
-from . import allocator
+from . import allocator, lr_schedule
 from .. import files
 from .objectives import Objective, get_objective
 from .parts import DOutput, DView, GView, check_names, check_streams, describe, discriminate, needs_of, select
@@ -49,6 +49,9 @@ class TrainConfig:
     optimizer: str = "adam"  # "adam" or "rmsprop" (WGAN's Algorithm 1)
     log_every: int = 100  # steps between history rows (metrics stay on the device in between)
     nan_policy: str = "warn"  # what a non-finite loss does: "warn" (record, go on) or "raise"
+    lr_schedule: str = "constant"  # "constant" or "cosine" (decay to lr_floor; ``lr_schedule``)
+    lr_floor: float | tuple[float, ...] | None = None  # cosine: fraction of each rate at the last step (per run too)
+    lr_warmup: int = 0  # steps of linear warm-up before the schedule
 
     def __post_init__(self):
         positive_int("steps", self.steps)
@@ -65,6 +68,17 @@ class TrainConfig:
                 object.__setattr__(self, name, lr)
         choose("optimizer", self.optimizer, OPTIMIZERS)
         choose("nan_policy", self.nan_policy, NAN_POLICIES)
+        floor = lr_schedule.check(self.lr_schedule, self.lr_floor, self.lr_warmup, self.steps)
+        object.__setattr__(self, "lr_floor", floor)
+        n = lr_schedule.runs(self.lr_d, self.lr_g, floor)
+        for name in ("lr_d", "lr_g"):  # a per-run floor makes every rate per run (``PerRunLR``)
+            if n is not None and not isinstance(getattr(self, name), tuple):
+                object.__setattr__(self, name, (float(getattr(self, name)),) * n)
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the learning rates change during the run."""
+        return self.lr_schedule != "constant" or self.lr_warmup > 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -130,6 +144,13 @@ class PerRunLR:
         torch._foreach_sub_(self.params, before)  # p_new - p_old
         torch._foreach_mul_(self.params, self.factors)
         torch._foreach_add_(self.params, before)
+
+    def set_rates(self, rates) -> None:
+        """New per-run learning rates (a schedule's step; the same number of runs)."""
+        n = self.factors[0].numel() if self.factors else len(rates)
+        if len(rates) != n:
+            raise ValueError(f"need {n} per-run learning rates, got {len(rates)}")
+        lr_schedule._copy_rates(self.factors, rates)
 
     def state_dict(self) -> dict:
         return self.optimizer.state_dict()
@@ -272,7 +293,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     Args:
         g, d: generator (latents -> samples) and discriminator (samples -> scores), on streams.device.
         streams: a ``ToyStreams`` or ``DatasetStreams``.
-        cfg: what every run has (steps, optimisers, n_dis, logging, NaN policy).
+        cfg: what every run has (steps, optimisers and their learning-rate schedule, n_dis, logging, NaN policy).
         objective, d_terms, g_terms, constraints, noise, latent_step, selection: the parts (``parts``).
         hooks: callbacks at fixed step counts (snapshots, evaluations).
         checkpoint: a file to resume from (if it exists and was written by the same run) and to save to
@@ -310,6 +331,10 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
         for step in range(run.start, cfg.steps):
             done = step + 1
             log_now = done % cfg.log_every == 0 or done == cfg.steps
+            if cfg.scheduled:  # 0. the learning rates of this step (a function of the step: resumes exactly)
+                f = lr_schedule.factor(cfg.lr_schedule, cfg.lr_floor, cfg.lr_warmup, cfg.steps, step)
+                lr_schedule.apply(opt_d, cfg.lr_d, f)
+                lr_schedule.apply(opt_g, cfg.lr_g, f)
             z = streams.latent()
             if latent_step is not None:  # 1. latent step (LOGAN)
                 z = latent_step(z, g_fwd, d_fwd, objective, step, cfg.steps)

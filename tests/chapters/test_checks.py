@@ -353,3 +353,149 @@ def test_every_claim_names_a_figure_its_chapter_glues():
         if c.figure and source.exists():
             assert re.search(rf"^:name: {re.escape(c.figure)}$", source.read_text(), re.M), \
                 f"{c.id}: figure {c.figure!r} is not a :name: in {source.name}"
+
+
+# --- every check can be seen to fail: break what the claim guards, the check no longer passes ----------
+
+
+@pytest.fixture
+def one_thread():
+    """Train on one CPU thread (the chapters do; two threads on a shared machine are many times slower)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+def _hinge_discriminator(spectral_norm: bool, steps: int = 100, seeds=(0, 1, 2)):
+    """A seed-batched hinge-loss discriminator trained on the grid against Gaussian noise; its largest
+    input-gradient norm on [-6, 6]^2 and its estimate's lag, as Chapter 2 measures them."""
+    import torch
+
+    from gancompanion.techniques import constraints
+    from gancompanion import data
+    from gancompanion.training import nets
+
+    torch.manual_seed(0)
+    d = nets.mlp_discriminator(2, [64, 64], list(seeds))
+    if spectral_norm:
+        constraints.SpectralNorm(1).prepare(d)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    g = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        real, fake = data.grid().sample((len(seeds), 128), g), torch.randn(len(seeds), 128, 2, generator=g)
+        loss = (torch.relu(1 - d(real)).mean(-1) + torch.relu(1 + d(fake)).mean(-1)).sum()
+        opt.zero_grad(), loss.backward(), opt.step()
+    d.eval()
+    x = (torch.rand(len(seeds), 4096, 2, generator=g) * 12 - 6).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x)
+    return grad.norm(dim=-1).amax(-1).numpy(), constraints.sn_lag(d).numpy()
+
+
+def test_sn_lipschitz_fails_without_spectral_normalisation(one_thread):
+    grad_max, lag = _hinge_discriminator(spectral_norm=True)
+    assert checks.sn_lipschitz(grad_max, lag).passed
+    grad_max, lag = _hinge_discriminator(spectral_norm=False)
+    assert np.all(lag == 1.0)  # no normalised layer: no allowance
+    v = checks.sn_lipschitz(grad_max, lag)
+    assert not v.passed and v.values["ratio_max"] > 1
+    assert not checks.sn_lipschitz([0.5, NAN], [1.0, 1.0]).passed
+
+
+@pytest.fixture(scope="module")
+def taylor_change():
+    p, q = Mixture1D.gaussian(0.0, 1.0), Mixture1D.gaussian(0.5, 1.5)  # the chapter's (scales ch3.taylor)
+    return p, q, divergences.noise_change(p, q, SIGMAS)
+
+
+def test_taylor_order_is_measured_on_the_training_regulariser(taylor_change):
+    p, q, change = taylor_change
+    omega = divergences.roth_omega_regulariser(p, q)
+    assert omega == pytest.approx(divergences.roth_omega(p, q), rel=1e-5)
+    assert checks.taylor_order(SIGMAS, np.abs(change + SIGMAS**2 / 2 * omega)).passed
+
+
+@pytest.mark.parametrize("broken", ["sign flipped", "fake term dropped", "halved"])
+def test_taylor_order_fails_when_the_training_regulariser_is_broken(taylor_change, broken, monkeypatch):
+    from gancompanion.techniques import d_terms
+
+    p, q, change = taylor_change
+    right = d_terms._from_norms
+
+    def wrong(kind, d_real, d_fake, g_real, g_fake, weight):
+        if broken == "fake term dropped":
+            return 0.5 * weight * ((1 - d_real) ** 2 * g_real).mean(-1)
+        return {"sign flipped": -1.0, "halved": 0.5}[broken] * right(kind, d_real, d_fake, g_real, g_fake, weight)
+
+    monkeypatch.setattr(regularizers, "_from_norms", wrong)
+    omega = divergences.roth_omega_regulariser(p, q, n=200_000)
+    v = checks.taylor_order(SIGMAS, np.abs(change + SIGMAS**2 / 2 * omega))
+    assert not v.passed and abs(v.values["slope"] - 2) < 0.2
+
+
+def _smoothing(objective=None, real_target=0.9):
+    from gancompanion.chapters import ch5
+    from gancompanion import data
+    from gancompanion.pipeline import scales
+
+    cfg = scales.settings("ch5.smoothing", "smoke")  # the chapter's smallest run
+    return ch5.smoothing_probe(cfg, data.ring(), [0, 1], real_target, "cpu", progress=False,
+                                    objective=objective)
+
+
+def test_label_smoothing_check_fails_two_sided_and_without_smoothing(one_thread):
+    import torch.nn.functional as F
+
+    from gancompanion.training import objectives
+
+    plain, smooth = _smoothing(real_target=1.0), _smoothing()
+    assert checks.label_smoothing_less_confident(plain["final"], smooth["final"], smooth["final_fake"]).passed
+    # two-sided smoothing (real 0.9, generated 0.1): D(x) stays at 0.9 on the data, D(G(z)) rises to 0.1
+    two_sided = objectives.Objective(
+        "two-sided", lambda r, f: (0.9 * F.softplus(-r) + 0.1 * F.softplus(r)).mean(-1)
+        + (0.9 * F.softplus(f) + 0.1 * F.softplus(-f)).mean(-1), objectives.nonsaturating_g_loss,
+        objectives.sigmoid_metrics)
+    both = _smoothing(objective=two_sided)
+    v = checks.label_smoothing_less_confident(plain["final"], both["final"], both["final_fake"])
+    assert not v.passed and v.values["fake_max"] > 0.05
+    # the technique removed (no smoothing where the claim expects it): D(x) is not capped
+    assert not checks.label_smoothing_less_confident(plain["final"], plain["final"], plain["final_fake"]).passed
+
+
+def _dirac_verdicts(unreg: str, reg: str, **reg_kw):
+    """ch3's two Dirac-GAN checks computed as the chapter does, with ``unreg`` as the unregularised field and
+    ``reg`` (and its settings) in place of R1 and instance noise."""
+    from gancompanion.analytic import dirac
+
+    h, steps = 0.2, 500
+    path = dirac.simultaneous(dirac.make_field(unreg), (1.0, 1.0), h, steps)
+    radius = np.hypot(path[:, 0], path[:, 1])
+    modulus = float(np.max(np.abs(1 + h * np.linalg.eigvals(dirac.jacobian(dirac.make_field(unreg))))))
+    cycles = checks.dirac_unreg_cycles(float(radius[-1] / radius[0]), modulus, math.sqrt(1 + h**2 / 4))
+    field = dirac.make_field(reg, **reg_kw)
+    shrink = {}
+    for name, scheme in (("simultaneous", dirac.simultaneous), ("alternating", dirac.alternating)):
+        p = scheme(field, (1.0, 1.0), h, steps)
+        shrink[name] = float(np.hypot(*p[-1]) / np.hypot(*p[0]))
+    real_part = float(np.max(np.linalg.eigvals(dirac.jacobian(field)).real))
+    return cycles, checks.dirac_r1_converges(shrink, {reg: real_part})
+
+
+def test_dirac_checks_fail_when_the_technique_is_removed_or_put_where_it_does_not_belong():
+    cycles, converges = _dirac_verdicts("gan", "r1", gamma=0.3)
+    assert cycles.passed and converges.passed
+    cycles, converges = _dirac_verdicts("r1", "r1", gamma=0.0)  # R1 where none belongs; R1 with weight 0
+    assert not cycles.passed and not converges.passed
+
+
+def test_chapter_1_and_roth_toy_checks_fail_on_what_a_broken_run_gives():
+    # the gradient does not vanish (e.g. the non-saturating cost measured by mistake): a fall of 2x
+    assert not checks.gradient_vanishes({1: 2.0, 25: 3.0}).passed
+    # the noise dropped: the original cost's gradient falls by orders of magnitude again
+    assert not checks.noise_keeps_gradient({1: 2.0, 25: 1e4}).passed
+    # a sign flipped in the -log D cost: the norm shrinks instead of growing
+    assert not checks.nonsaturating_unstable({1: 0.1, 25: 0.2}, {1: 2.0, 25: 2.0}).passed
+    # the regulariser removed: both arms are the same runs, so the median is not strictly below
+    first = [300.0, 500.0, math.inf]
+    assert not checks.regulariser_faster(first, first).passed

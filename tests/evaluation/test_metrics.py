@@ -49,7 +49,7 @@ def test_embedded_distance_is_measured_in_the_embedding_space():
     assert metrics.modes_covered(lifted, dist).tolist() == [7, 0]
     assert metrics.distance_off(lifted, dist) == pytest.approx([0.02, 0.05], rel=1e-5)
     out = metrics.evaluate(lifted, dist)
-    assert set(out) == {"modes", "hq_fraction", "off_plane"}
+    assert set(out) == {"modes", "modes_k", "hq_fraction", "reverse_kl", "off_plane"}
     assert out["hq_fraction"].tolist() == [1.0, 0.0]
 
 
@@ -94,3 +94,66 @@ def test_bad_inputs_name_the_problem(ring):
         metrics.first_full_coverage([0, 0], [7, 7], 7)
     with pytest.raises(ValueError, match="steps must be"):
         metrics.kept_fraction([0, 1, 2], [7, 7], 7)
+
+
+# --- metrics that noise fails: the covering count k = ceil(n / (10 K)) against data, blobs and a collapse ---
+
+N_EVAL, N_SEEDS = 2500, 10  # the chapters' evaluation size; several seeds as the runs axis
+
+
+def _cases(dist, seed: int = 0) -> dict[str, torch.Tensor]:
+    """(N_SEEDS, N_EVAL, 2) samples of: the data; a uniform blob over its bounding box (centres +- 3 std);
+    an isotropic Gaussian of its mean and spread; a collapse onto one mode (that mode's Gaussian)."""
+    g = torch.Generator().manual_seed(seed)
+    shape = (N_SEEDS, N_EVAL)
+    real = dist.sample(shape, g)
+    lo, hi = dist.centers.min(0).values - 3 * dist.std, dist.centers.max(0).values + 3 * dist.std
+    uniform = lo + (hi - lo) * torch.rand(*shape, 2, generator=g)
+    big = dist.sample(100_000, g)
+    spread = big.var(0).mean().sqrt()  # isotropic: the mean per-coordinate std of the data
+    blob = big.mean(0) + spread * torch.randn(*shape, 2, generator=g)
+    collapse = dist.centers[3] + dist.std * torch.randn(*shape, 2, generator=g)
+    return {"data": real, "uniform": uniform, "isotropic": blob, "collapse": collapse}
+
+
+@pytest.mark.parametrize("name, dist", [("grid", data.grid()), ("ring", data.ring())])
+def test_noise_fails_mode_coverage_and_data_passes(name, dist):
+    n_modes = len(dist.centers)
+    assert metrics.min_count(N_EVAL, n_modes) == {"grid": 10, "ring": 32}[name]
+    out = {case: metrics.mixture_metrics(x, dist) for case, x in _cases(dist).items()}
+    assert out["data"]["modes_k"].tolist() == [n_modes] * N_SEEDS
+    assert np.all(out["data"]["hq_fraction"] > 0.97)  # 1 - exp(-9/2) = 0.989 in 2-D
+    assert np.all(out["data"]["reverse_kl"] < 0.02)
+    for case in ("uniform", "isotropic", "collapse"):
+        assert np.all(out[case]["modes_k"] <= 2), (case, out[case]["modes_k"])
+    assert np.all(out["collapse"]["reverse_kl"] == pytest.approx(math.log(n_modes)))
+    # the old count ("at least one HQ sample") is fooled by the uniform blob on the grid
+    if name == "grid":
+        assert np.median(out["uniform"]["modes"]) > 15
+
+
+def test_mode_histogram_and_reverse_kl_by_hand(ring):
+    x = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])  # modes 0, 0, 1 and one far sample
+    assert metrics.mode_histogram(x, ring).tolist() == [[2, 1, 0, 0]]
+    p = np.array([2 / 3, 1 / 3])
+    assert metrics.reverse_kl([[2, 1, 0, 0]]) == pytest.approx([math.log(4) + (p * np.log(p)).sum()])
+    assert metrics.reverse_kl([[3, 3, 3, 3], [0, 0, 0, 0]]) == pytest.approx([0.0, math.log(4)])
+    out = metrics.mixture_metrics(x, ring, count=2)
+    assert out["modes"].tolist() == [2] and out["modes_k"].tolist() == [1]
+    with pytest.raises(ValueError, match="count"):
+        metrics.mixture_metrics(x, ring, count=0)
+    with pytest.raises(ValueError, match="n_modes"):
+        metrics.min_count(2500, 0)
+    with pytest.raises(ValueError, match="histogram"):
+        metrics.reverse_kl([[-1, 2]])
+
+
+def test_mixture_metrics_add_precision_and_recall_given_data():
+    dist = data.grid()
+    cases = _cases(dist)
+    real = dist.sample((N_SEEDS, N_EVAL), torch.Generator().manual_seed(1))
+    on_data = metrics.mixture_metrics(cases["data"][:2], dist, real=real[:2])
+    collapse = metrics.mixture_metrics(cases["collapse"][:2], dist, real=real[:2])
+    assert np.all(on_data["precision"] > 0.9) and np.all(on_data["recall"] > 0.9)
+    assert np.all(collapse["precision"] > 0.9) and np.all(collapse["recall"] < 0.1)  # one mode of 25
+    assert "precision" not in metrics.mixture_metrics(cases["data"][:1], dist)

@@ -415,3 +415,92 @@ def test_a_per_run_learning_rate_is_validated():
         train.TrainConfig(steps=1, lr_g=())
     with pytest.raises(ValueError, match="first axis has the 2 runs"):
         train.make_optimizer([torch.zeros(3, 4, requires_grad=True)], (1e-3, 1e-2), (0.5, 0.999), "cpu")
+
+
+# --- learning-rate schedules ------------------------------------------------------------------------
+
+def test_cosine_schedule_decays_to_its_floor_after_a_linear_warm_up():
+    from gancompanion.training import lr_schedule as S
+
+    f = [S.factor("cosine", 0.01, 2, 13, t) for t in range(13)]
+    assert f[:2] == [0.5, 1.0] and f[2] == 1.0 and f[-1] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(f[2:], f[3:]))  # decreasing after the warm-up
+    assert f[7] == pytest.approx(0.01 + 0.99 * 0.5)  # half-way through the decay: the mean of 1 and the floor
+    assert [S.factor("constant", None, 0, 5, t) for t in range(5)] == [1.0] * 5
+    assert S.factor("cosine", (0.01, 1.0), 0, 11, 10) == pytest.approx((0.01, 1.0))  # per run; 1 is constant
+
+
+def test_the_loop_follows_the_schedule_for_one_and_per_run_rates(monkeypatch):
+    from gancompanion.training import lr_schedule as S
+
+    applied = []
+    real_apply = S.apply
+    monkeypatch.setattr(S, "apply", lambda opt, lr, f: (applied.append((lr, f)), real_apply(opt, lr, f)))
+    cfg = train.TrainConfig(steps=6, lr_d=1e-3, lr_g=2e-3, lr_schedule="cosine", lr_floor=0.01, log_every=6)
+    _, g, _ = _run([0], cfg)
+    d_rates = [lr * f for lr, f in applied[::2]]
+    assert d_rates[0] == pytest.approx(1e-3) and d_rates[-1] == pytest.approx(1e-5)
+    # a per-run floor makes the rates per run: run 0 decays, run 1 keeps its rate (floor 1)
+    cfg = train.TrainConfig(steps=6, lr_d=1e-3, lr_g=1e-3, lr_schedule="cosine", lr_floor=(0.01, 1.0), log_every=6)
+    assert cfg.lr_d == (1e-3, 1e-3)
+    _run([0, 1], cfg)
+
+
+def test_a_scheduled_seed_batched_run_equals_each_run_alone():
+    """Per-run floors (one run decays, the other is constant) as one model, against each run alone."""
+    def run(seeds, floor, lr=3e-3):
+        g = nets.mlp_generator(2, [8], 2, seeds)
+        d = nets.mlp_discriminator(2, [8], seeds)
+        st = streams.ToyStreams(data.ring(), seeds, 16, 2)
+        cfg = train.TrainConfig(steps=6, lr_d=lr, lr_g=lr, lr_schedule="cosine", lr_floor=floor, lr_warmup=2,
+                                log_every=6)
+        train.train(g, d, st, cfg, progress=False)
+        return [p.detach() for p in g.parameters()]
+
+    together = run([0, 1], (0.01, 1.0))
+    for i, (seed, floor) in enumerate([(0, 0.01), (1, 1.0)]):
+        alone = run([seed], floor)
+        for a, b in zip(together, alone):
+            assert torch.allclose(a[i], b[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("lr", [1e-3, (1e-3, 3e-3)], ids=["one rate", "per run"])
+def test_resume_mid_schedule_gives_identical_parameters(tmp_path, lr):
+    cfg = train.TrainConfig(steps=20, log_every=5, lr_d=lr, lr_g=lr, lr_schedule="cosine", lr_floor=0.01,
+                            lr_warmup=3)
+    seeds = [1] if isinstance(lr, float) else [1, 2]
+    full, g_full, _ = _run(seeds, cfg)
+
+    def stop_at_13(step, g, d, s):
+        if step == 13:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(seeds, cfg, hooks=[train.Hook("stop", 1, stop_at_13)], checkpoint=tmp_path / "run.pt")
+    resumed, g_res, _ = _run(seeds, cfg, checkpoint=tmp_path / "run.pt")
+    for p, q in zip(g_full.parameters(), g_res.parameters()):
+        assert torch.equal(p, q)
+    assert resumed.history.d_loss.tolist() == full.history.d_loss.tolist()
+    # a changed schedule is another run: its checkpoint is refused
+    with pytest.raises(ValueError, match="lr_floor"):
+        _run(seeds, dataclasses_replace(cfg, lr_floor=0.1), checkpoint=tmp_path / "run.pt")
+
+
+def dataclasses_replace(cfg, **kw):
+    import dataclasses
+
+    return dataclasses.replace(cfg, **kw)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lr_schedule="step"), "unknown lr_schedule 'step'"),
+    (dict(lr_schedule="cosine", lr_floor=1.5), "lr_floor must be a fraction in \\[0, 1\\]"),
+    (dict(lr_schedule="cosine", lr_floor=()), "lr_floor must be a fraction"),
+    (dict(lr_floor=0.01), "lr_floor is the cosine schedule's end point"),
+    (dict(lr_warmup=10), "lr_warmup must be an integer in \\[0, steps\\)"),
+    (dict(lr_warmup=-1), "lr_warmup must be an integer"),
+    (dict(lr_schedule="cosine", lr_floor=(0.1, 0.1, 0.1), lr_d=(1e-3, 1e-3)), "different numbers of runs"),
+])
+def test_bad_schedule_names_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train.TrainConfig(**{"steps": 10, **kwargs})
