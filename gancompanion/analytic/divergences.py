@@ -385,7 +385,7 @@ def quantile_nodes(m: Mixture1D, n: int) -> np.ndarray:
 
 
 def roth_omega_regulariser(p: Mixture1D, q: Mixture1D, n: int = 1_000_000) -> float:
-    """Omega(phi*) as the training code computes it: ``regularizers.roth_js`` (weight 1 gives Omega / 2) on
+    """Omega(phi*) as the training code computes it: ``d_terms.roth_js`` (weight 1 gives Omega / 2) on
     ``n`` equal-probability nodes of P and of Q, with phi* = log p / q in torch (float64) and its input
     gradient by autograd. The nodes' error is about 2/n relative (the tails); ``roth_omega`` is the quadrature.
     """

@@ -114,7 +114,7 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           _HUSZAR + "; Roth et al. (2017), sec. 3",
           "P = N(0, 1), Q = N(0.5, 1.5^2), optimal logit log p/q: the gap |F_sigma - F + sigma^2/2 Omega| at 9 "
           "sigmas log-spaced in [0.01, 0.3], F_sigma - F by quadrature and Omega by the regulariser the chapter "
-          "trains with (Roth et al.'s, regularizers.roth_js, on 10^6 equal-probability nodes of P and of Q); its "
+          "trains with (Roth et al.'s, d_terms.roth_js, on 10^6 equal-probability nodes of P and of Q); its "
           "log-log slope must be within 1 of 4. Theory: the "
           "error is O(sigma^4). The noise is symmetric, so the expansion has even orders only: a missing, "
           "sign-flipped or mis-scaled sigma^2 term leaves an O(sigma^2) error (slope 2), and 1 is half the distance "

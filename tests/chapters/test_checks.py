@@ -428,7 +428,7 @@ def test_taylor_order_fails_when_the_training_regulariser_is_broken(taylor_chang
             return 0.5 * weight * ((1 - d_real) ** 2 * g_real).mean(-1)
         return {"sign flipped": -1.0, "halved": 0.5}[broken] * right(kind, d_real, d_fake, g_real, g_fake, weight)
 
-    monkeypatch.setattr(regularizers, "_from_norms", wrong)
+    monkeypatch.setattr(d_terms, "_from_norms", wrong)
     omega = divergences.roth_omega_regulariser(p, q, n=200_000)
     v = checks.taylor_order(SIGMAS, np.abs(change + SIGMAS**2 / 2 * omega))
     assert not v.passed and abs(v.values["slope"] - 2) < 0.2

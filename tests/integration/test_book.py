@@ -60,7 +60,7 @@ def test_the_ledger_reads_at_a_glance():
     assert "Q\\*N\\_sigma" in book.ledger([], {"ch3.noise-smooths-js": claims.CATALOGUE["ch3.noise-smooths-js"]},
                                           "book", part="evidence")
     assert "## Evidence" not in book.ledger([], claims.CATALOGUE, "book", part="evidence")
-    assert "## Evidence, claim by claim" in (Path(__file__).parents[1] / "book" / "claims.md").read_text()
+    assert "## Evidence, claim by claim" in (Path(__file__).parents[2] / "book" / "claims.md").read_text()
     with pytest.raises(ValueError, match="part"):
         book.ledger([], claims.CATALOGUE, "book", part="rows")
 
