@@ -48,12 +48,22 @@ class Chapter:
     def minutes(self) -> float:
         return (time.perf_counter() - self.started) / 60
 
-    def report(self, claim_id: str, passed, evidence: str, details: dict | None = None) -> None:
-        """``claims.report`` with this chapter's scale, seed and device; the record is kept in ``verdicts``.
+    def report(self, claim_id: str, verdict, evidence: str = "", details: dict | None = None) -> None:
+        """Print and record a claim's outcome with this chapter's scale, seed and device (``claims.report``).
 
-        Returns nothing, so that a cell ending in this call shows the printed CLAIM line only, never the record.
+        The one way a chapter reports: ``verdict`` is what the claim's tested check function in the chapter's
+        module returned, a ``checks.Verdict`` (exact claims: its ``passed``, ``evidence`` and ``values``) or a
+        ``verdicts.Result`` (statistical claims: the effect, its interval and the outcome). A bare ``True``,
+        ``False`` or ``None`` (SKIP) with its ``evidence`` is accepted too. The record is kept in ``verdicts``
+        for ``summary``. Returns nothing, so that a cell ending in this call shows the CLAIM line only.
         """
-        self.verdicts[claim_id] = claims.report(claim_id, passed, evidence, details=details, **self.run_info)
+        from .checks import Verdict
+
+        if isinstance(verdict, Verdict):
+            evidence = evidence or verdict.evidence
+            details = details if details is not None else verdict.values
+            verdict = verdict.passed
+        self.verdicts[claim_id] = claims.report(claim_id, verdict, evidence, details=details, **self.run_info)
 
     def status(self, claim_id: str) -> str:
         return self.verdicts[claim_id]["status"]

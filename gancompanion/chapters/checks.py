@@ -25,10 +25,12 @@ LOG2 = float(np.log(2.0))
 
 @dataclass(frozen=True)
 class Verdict:
-    """A check's outcome: ``passed`` (a Python bool) and the numbers the evidence quotes."""
+    """A check's outcome: ``passed`` (a Python bool), the numbers behind it, and the one-line evidence the
+    CLAIM line prints (rounded numbers, no timings; written by the chapter module's check function)."""
 
     passed: bool
     values: dict = field(default_factory=dict)
+    evidence: str = ""
 
 
 def threshold(claim_id: str) -> dict:
