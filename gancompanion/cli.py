@@ -31,9 +31,9 @@ def _common(p: argparse.ArgumentParser, default_scale: str) -> None:
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=_seed, default=0, help="seed of every experiment (default 0)")
     if default_scale == "smoke":  # ``run`` only: the book is built from one seed
-        seeds.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
-                           help="run the chapters once per seed, e.g. --seeds 0 1 2 (the claims ledger shows "
-                                "each claim's verdict on every seed)")
+        seeds.add_argument("--seeds", nargs="+", default=None, metavar="SEEDS",
+                           help="run the chapters once per seed: seeds and ranges, e.g. --seeds 0 1 2, 0,1,2 or "
+                                "0-2 (as in sweep; the claims ledger shows each claim's verdict on every seed)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="any other notebook parameter, e.g. -p noise_scale 0.25 (repeatable); it goes to the "
                         "chapters that have it, and is an error if none of them does")
@@ -47,16 +47,30 @@ def _params(args) -> dict:
     for name, value in args.param:
         if name in runner.CORE_PARAMETERS:
             raise ValueError(f"pass {name!r} as --{name}, not with -p")
+        if name in params:
+            raise ValueError(f"parameter {name!r} is given twice (-p {name} ... -p {name} ...); give it once "
+                             f"(to run several values, use: gancompanion sweep ... -p {name} V1,V2)")
         params[name] = runner.parse_value(value)
     return params
+
+
+def seed_list(tokens) -> list[int]:
+    """``--seeds`` of ``run`` and ``sweep``: one or more words, each a seed, a comma list or a range a-b
+    (``0 1 2``, ``0,1,2``, ``0-2``), as distinct seeds in order."""
+    from .sweep import parse_seeds
+
+    tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+    return list(dict.fromkeys(s for t in tokens for s in parse_seeds(t)))
 
 
 def cmd_run(args) -> int:
     root = runner.project_root()
     notebooks = runner.unique([runner.find_chapter(root, n) for n in args.notebooks]) or runner.chapters(root)
+    seeds = seed_list(args.seeds) if args.seeds else [args.seed]
+    _params(args)  # a repeated -p stops here, before anything runs
     start = time.perf_counter()
     outcomes = []
-    for seed in dict.fromkeys(args.seeds or [args.seed]):  # each seed once, in order
+    for seed in seeds:  # each seed once, in order
         args.seed = seed
         outcomes += runner.run_all(notebooks, _params(args), root, jobs=args.jobs, force=args.force,
                                    progress=not args.quiet)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -106,15 +107,42 @@ def parameters_of(nb) -> dict:
 
 
 def parse_value(text: str):
-    """A ``-p name value`` value: a Python literal if it parses as one, else the string itself."""
+    """A ``-p name value`` value: a Python literal if it parses as one (``nan``, ``inf`` and ``-inf`` as
+    floats), else the string itself."""
+    if str(text).strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return float(text)
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
 
 
-def check_parameters(params: dict, allowed: dict, notebook: str) -> dict:
-    """Reject unknown names and bad core values before anything runs."""
+_CHECK = re.compile(r"validation\.(\w+)\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)\s*\)"
+                    r"|override\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)\s*,[^,]+,\s*(?:[\w.]*\.)?(\w+)\s*\)")
+
+
+def parameter_checks(nb) -> dict:
+    """``{parameter: name of its check in gancompanion.validation}``, as the notebook's code calls them
+    (``validation.positive_int("steps", steps)``, ``chapter.override("steps", steps, default, positive_int)``):
+    the runner applies them before it starts a kernel."""
+    from . import validation
+
+    checks: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for m in _CHECK.finditer(cell.source):
+            fn, name, var = (m[1], m[2], m[3]) if m[1] else (m[6], m[4], m[5])
+            if name == var and callable(getattr(validation, fn, None)):
+                checks.setdefault(name, fn)
+    return checks
+
+
+def check_parameters(params: dict, allowed: dict, notebook: str, checks: dict | None = None) -> dict:
+    """Reject unknown names, bad core values and (with ``checks``, see ``parameter_checks``) values the
+    notebook would refuse, before anything runs."""
+    from . import validation
+
     for name in params:
         if name not in allowed:
             raise ValueError(f"unknown parameter {name!r} for notebook {notebook!r}; "
@@ -125,6 +153,13 @@ def check_parameters(params: dict, allowed: dict, notebook: str) -> dict:
         choose("device", params["device"], DEVICES)
     if "seed" in params:
         params["seed"] = check_seed(params["seed"])
+    for name, fn in (checks or {}).items():
+        if name in params and name not in CORE_PARAMETERS and params[name] is not None:
+            try:
+                getattr(validation, fn)(name, params[name])
+            except (TypeError, ValueError) as exc:
+                msg = str(exc) if name in str(exc) else f"{name}: {exc}"
+                raise ValueError(f"{msg} (parameter of notebook {notebook!r})") from None
     return params
 
 
@@ -133,7 +168,8 @@ def split_parameters(params: dict, notebooks: list[Path]) -> dict[Path, dict]:
 
     A parameter that none of ``notebooks`` has is an error (a typo must not pass silently).
     """
-    allowed = {nb: parameters_of(read_notebook(nb)) for nb in notebooks}
+    read = {nb: read_notebook(nb) for nb in notebooks}
+    allowed = {nb: parameters_of(read[nb]) for nb in notebooks}
     for name in params:
         if name not in CORE_PARAMETERS and not any(name in a for a in allowed.values()):
             if len(notebooks) == 1:
@@ -144,7 +180,8 @@ def split_parameters(params: dict, notebooks: list[Path]) -> dict[Path, dict]:
             raise ValueError(f"unknown parameter {name!r}: none of the notebooks "
                              f"{', '.join(nb.stem for nb in notebooks)} has it; their parameters are: "
                              f"{', '.join(names)}")
-    return {nb: check_parameters({k: v for k, v in params.items() if k in CORE_PARAMETERS or k in a}, a, nb.stem)
+    return {nb: check_parameters({k: v for k, v in params.items() if k in CORE_PARAMETERS or k in a}, a, nb.stem,
+                                 parameter_checks(read[nb]))
             for nb, a in allowed.items()}
 
 
@@ -381,7 +418,7 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
     from jupyter_core.utils import run_sync
 
     nb = read_notebook(notebook)
-    params = check_parameters(dict(params), parameters_of(nb), notebook.stem)
+    params = check_parameters(dict(params), parameters_of(nb), notebook.stem, parameter_checks(nb))
     if "device" in params:
         params["device"] = resolve_device(params["device"])
     key = run_key(notebook.read_text(), params)

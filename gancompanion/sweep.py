@@ -148,12 +148,13 @@ def grid(notebooks: list[Path], *, scale: str, device: str = "auto", seeds=(0,),
     runner.split_parameters(first, notebooks)  # an unknown name stops here, naming it
     runs = []
     for nb in notebooks:
-        allowed = runner.parameters_of(runner.read_notebook(nb))
+        source = runner.read_notebook(nb)
+        allowed, checks = runner.parameters_of(source), runner.parameter_checks(source)
         mine = {n: v for n, v in values.items() if n in allowed}
         for seed in seeds:
             for combo in itertools.product(*mine.values()):
                 params = {"scale": scale, "device": device, "seed": seed, **dict(zip(mine, combo))}
-                runs.append(Run(nb, runner.check_parameters(params, allowed, nb.stem)))
+                runs.append(Run(nb, runner.check_parameters(params, allowed, nb.stem, checks)))
     return runs
 
 
@@ -391,6 +392,23 @@ def write_table(df, path: Path) -> Path:
     return files.atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
+def check_writable(path: Path, what: str) -> Path:
+    """Refuse, before any run, a table path whose folder cannot be made or written (a file in the way, a
+    read-only folder), naming ``what``; the folder is created."""
+    path = Path(path)
+    if path.is_dir():
+        raise SweepError(f"{what} {path} is a folder; give a file name ending in .csv or .parquet")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".{path.name}.{os.getpid()}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SweepError(f"{what} {path}: its folder cannot be written ({exc.strerror or exc}); choose another "
+                         f"path") from None
+    return path
+
+
 def load_table(path: Path):
     """A sweep table written by ``write_table`` (CSV or Parquet)."""
     import pandas as pd
@@ -508,7 +526,8 @@ def add_parser(sub):
     """The ``sweep`` subcommand of ``gancompanion`` (``sub``: the subparsers of ``cli.parser``)."""
     p = sub.add_parser("sweep", help="run chapters over a grid of seeds and parameters (local pool or Dask)")
     p.add_argument("notebooks", nargs="+", help="chapters (name, stem or number)")
-    p.add_argument("--seeds", default="0", help="seeds: a list and/or ranges, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--seeds", nargs="+", default=["0"], metavar="SEEDS",
+                   help="seeds and ranges, e.g. 0 1 2, 0,1,2 or 0-4 (as in run; default 0)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "V1,V2,..."),
                    help="a notebook parameter and its values, e.g. -p noise_scale 0.1,0.25 (repeatable)")
     p.add_argument("--scale", choices=SCALES, default="smoke", help="experiment sizes (default smoke)")
@@ -538,10 +557,13 @@ def cmd_sweep(args) -> int:
         if name in values:
             raise ValueError(f"parameter {name!r} is given twice; list all its values once: -p {name} V1,V2,...")
         values[name] = parse_values(name, text)
-    runs = grid(notebooks, scale=args.scale, device=args.device, seeds=parse_seeds(args.seeds), values=values)
+    from .cli import seed_list
+
+    runs = grid(notebooks, scale=args.scale, device=args.device, seeds=seed_list(args.seeds), values=values)
     name = args.name or "+".join(nb.stem.split("_")[0] for nb in notebooks) + f"-{args.scale}"
     path = Path(args.table) if args.table else sweeps_root(root) / f"{name}.csv"
     choose("table format", path.suffix, FORMATS)
+    check_writable(path, "--table")
     client = connect(args.cluster, args.connect_timeout) if args.cluster else None
     start = time.perf_counter()
     try:
