@@ -393,19 +393,18 @@ def write_table(df, path: Path) -> Path:
 
 
 def check_writable(path: Path, what: str) -> Path:
-    """Refuse, before any run, a table path whose folder cannot be made or written (a file in the way, a
-    read-only folder), naming ``what``; the folder is created."""
-    path = Path(path)
+    """Refuse, before any run, a table path that cannot be written: a folder in its place, a file or a
+    read-only folder on its way (``what`` names the option)."""
+    path = Path(path).absolute()
     if path.is_dir():
         raise SweepError(f"{what} {path} is a folder; give a file name ending in .csv or .parquet")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".{path.name}.{os.getpid()}.probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise SweepError(f"{what} {path}: its folder cannot be written ({exc.strerror or exc}); choose another "
-                         f"path") from None
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SweepError(f"{what} {path}: {folder} is a file, not a folder; choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SweepError(f"{what} {path}: {folder} cannot be written (read-only); choose another path")
     return path
 
 
