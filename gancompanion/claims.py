@@ -559,10 +559,63 @@ def report(claim_id: str, passed: bool | None, evidence: str, *, scale: str, see
     return record
 
 
-def load_records(root: Path | None = None) -> list[dict]:
-    """All claim records under ``root`` (default ``results_dir()``), any scale and seed."""
+REQUIRED = ("id", "status", "scale", "seed")  # what every record has (the ledger is keyed on them)
+
+
+def load_records(root: Path | None = None, problems: list | None = None) -> list[dict]:
+    """All claim records under ``root`` (default ``results_dir()``), any scale and seed.
+
+    A file that is not a whole record (truncated, not JSON, a field of ``REQUIRED`` missing) is left out
+    and named, with the remedy, in ``problems`` (or in a warning when ``problems`` is None): one bad file
+    never hides the others.
+    """
+    import warnings
+
     base = (root or results_dir()) / "claims"
-    return [json.loads(p.read_text()) for p in sorted(base.glob("*/seed*/*.json"))]
+    records = []
+    for p in sorted(base.glob("*/seed*/*.json")):
+        try:
+            record = json.loads(p.read_text())
+            missing = [k for k in REQUIRED if k not in record] if isinstance(record, dict) else list(REQUIRED)
+            why = f"it lacks {', '.join(missing)}" if missing else ""
+        except (OSError, ValueError) as exc:
+            why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:80]})"
+        if why:
+            msg = (f"{p} is not a claim record: {why}; delete it, or run its chapter again "
+                   f"(gancompanion run CHAPTER --force)")
+            if problems is None:
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
+            else:
+                problems.append(msg)
+            continue
+        records.append(record)
+    return records
+
+
+def later_failures(root: Path | None = None) -> dict[tuple[str, str, int], dict]:
+    """``{(notebook, scale, seed): failure}`` for every chapter whose latest run failed after its records were
+    committed (the runner's ``failures/`` notes; a later good run removes them): those records are stale."""
+    base = (root or results_dir()) / "failures"
+    out = {}
+    for p in sorted(base.glob("*/seed*/*.json")) if base.is_dir() else []:
+        try:
+            info = json.loads(p.read_text())
+            out[(p.stem, p.parent.parent.name, int(p.parent.name[4:]))] = info
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def made_by(record: dict) -> tuple[str, str]:
+    """Which run made a record: scale, seed and the parameters that differ from the chapter's defaults
+    (``[smoke seed 0 -p steps=2]``), then its device and thread count."""
+    run = record.get("run") or {}
+    differs = "".join(f" -p {k}={v!r}" if isinstance(v, str) else f" -p {k}={v}"
+                      for k, v in sorted((run.get("differs") or {}).items()))
+    where = ", ".join(x for x in (run.get("device") or record.get("device") or "",
+                                  f"{run['threads']} thread{'s' if str(run['threads']) != '1' else ''}"
+                                  if run.get("threads") else "") if x)
+    return f"[{record['scale']} seed {record['seed']}{differs}]", where
 
 
 # --- the kept notebooks, their records and the expected verdicts ---------------------------------

@@ -94,12 +94,22 @@ def cmd_book(args) -> int:
 def cmd_claims(args) -> int:
     from . import claims
 
-    records = [r for r in claims.load_records() if args.scale in (None, r["scale"])]
+    problems: list[str] = []
+    records = [r for r in claims.load_records(problems=problems) if args.scale in (None, r["scale"])]
+    for p in problems:
+        print(f"gancompanion: warning: {p}", file=sys.stderr)
     if not records:
         print("no claim records yet: run the notebooks first (gancompanion run)")
         return 1
+    failed = claims.later_failures()
     for r in records:
-        print(f"[{r['scale']} seed {r['seed']}] CLAIM {r['id']}: {r['status']} {r['evidence']}")
+        made, where = claims.made_by(r)
+        print(f"{made} CLAIM {r['id']}: {r['status']} {r.get('evidence', '')}" + (f"  ({where})" if where else ""))
+        later = failed.get((r.get("notebook"), r["scale"], int(r["seed"])))
+        if later:
+            print(f"  ! stale: the latest run of {r.get('notebook')} ({later.get('at', '?')}) "
+                  f"{later.get('status', 'failed')}: {str(later.get('error', '')).splitlines()[0][:120] if later.get('error') else ''}; "
+                  f"this verdict is from the run before it")
     return 1 if any(r["status"] == "FAIL" for r in records) and args.strict else 0
 
 
@@ -141,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (ValueError, FileNotFoundError) as exc:
         print(f"gancompanion: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be, a held lock
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"gancompanion: error: {exc.strerror or exc}{where}; nothing was lost: the last complete outputs "
+              f"are kept. Fix that and run the same command again.", file=sys.stderr)
         return 2
 
 
