@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import time
 
 from . import runner, validation
@@ -134,12 +137,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate_as_interrupt(signum, frame) -> None:
+    """SIGTERM (``kill``, ``timeout``, a cancelled CI job) does what Ctrl-C does: the running cell is
+    interrupted, its partial notebook kept as ``.failed.ipynb``, the kernel's sockets removed."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the error (or the help)
         return exc.code if isinstance(exc.code, int) else 2
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _terminate_as_interrupt) if in_main else None
+    try:
+        return _main(args)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _main(args) -> int:
     try:
         return args.func(args)
     except runner.GancompanionError as exc:

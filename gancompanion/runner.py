@@ -734,10 +734,16 @@ def _note_sigint(signum, frame) -> None:
     _sigint_noted.set()
 
 
+def _sigterm_as_sigint(signum, frame) -> None:
+    os.kill(os.getpid(), signal.SIGINT)  # whatever SIGINT does now (``_KernelInterrupt`` or ``_note_sigint``)
+
+
 def _note_sigint_in_worker() -> None:
     """A pool worker's SIGINT handler outside ``_KernelInterrupt``: note it, so that a chapter starting
-    afterwards is interrupted at once (the parent stops the run; a worker never raises on its own)."""
+    afterwards is interrupted at once (the parent stops the run; a worker never raises on its own).
+    SIGTERM to the process group (a cancelled CI job) does the same, instead of killing the worker."""
     signal.signal(signal.SIGINT, _note_sigint)
+    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
 
 
 def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, force: bool = False,
