@@ -5,8 +5,8 @@ parameter values). Each run is one papermill execution (``runner.execute``) in a
 whichever machine runs it; the executed notebook and its claim records come back as bytes and are
 written here, atomically, as one file ``_build/sweeps/runs/<scale>/<device>/<chapter>/<run>.ipynb``
 (the records ride in its metadata, so a notebook and its verdicts never disagree). A failed run is
-kept as ``<run>.failed.ipynb`` and does not stop the others; re-running the sweep skips the runs
-whose notebook is current. The grid's verdicts go into one tidy table, one row per run and claim
+kept as ``<run>.failed.ipynb`` and does not stop the others, nor does a dead worker (its runs are run
+again); re-running the sweep skips the runs whose notebook is current. The grid's verdicts go into one tidy table, one row per run and claim
 (``_build/sweeps/<name>.csv``, or ``.parquet``), that ``pandas.read_csv`` loads.
 
 The work goes to any ``concurrent.futures.Executor``: a local ``ProcessPoolExecutor`` by default,
@@ -24,11 +24,13 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import tempfile
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +162,7 @@ def grid(notebooks: list[Path], *, scale: str, device: str = "auto", seeds=(0,),
 
 # --- one run, on whichever machine executes it ----------------------------------------------------
 
+SCRATCH = "gancompanion-run-"  # a run's scratch project in the temporary folder: <prefix><pid>-<random>
 _ONE_AT_A_TIME = threading.Lock()  # runner.execute sets environment variables: one run per process at a time
 
 
@@ -184,9 +187,11 @@ def execute_run(task: dict) -> dict:
            "ran_device": ""}
     with _ONE_AT_A_TIME:
         out["started"] = time.time()
+        if task.get("started"):  # the local pool's note that this run started, and in which process
+            Path(task["started"]).write_text(str(os.getpid()))
         try:
             out["library"] = runner.library_fingerprint()  # compared with the submitting side's by cmd_sweep
-            with tempfile.TemporaryDirectory(prefix="gancompanion-run-") as tmp:
+            with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-") as tmp:
                 root = Path(tmp)
                 (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
                 nb = root / "notebooks" / f"{task['chapter']}.md"
@@ -275,16 +280,22 @@ def _lost(root: Path, run: Run, key: str, exc: BaseException, submitted: float) 
     """A run whose task raised instead of returning: its worker died (Dask: KilledWorker) or the pool broke."""
     name = type(exc).__name__
     hint = {"KilledWorker": "the worker running it died (killed, out of memory or lost)",
-            "BrokenProcessPool": "a process of the local pool died; the runs it had not finished are failed too"}
+            "BrokenProcessPool": f"the local pool's process running it died, {MAX_ATTEMPTS} times (killed or out of "
+                                 f"memory); the other runs went on"}
     error = f"{name}: {exc}" + (f" ({hint[name]})" if name in hint else "")
     return _store(root, run, key, {"status": "failed", "error": error[:2000]}, submitted)
 
 
 def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, jobs: int = 1,
-              threads: int | None = None, force: bool = False, progress: bool = True) -> list[RunResult]:
+              threads: int | None = None, force: bool = False, progress: bool = True,
+              auto_device: str | None = None) -> list[RunResult]:
     """Execute ``runs`` on ``executor`` (default: a local pool of ``jobs`` processes), skipping current ones.
 
-    Every result is written as it comes back; a failed run is kept and reported and the others go on.
+    Every result is written as it comes back; a failed run is kept and reported and the others go on. On
+    the local pool, the runs a dead worker took along are run again (one at a time from then on), and a run
+    whose process dies ``MAX_ATTEMPTS`` times is reported failed alone. A run at device ``auto`` is current
+    only if it ran on the device ``auto`` means where it would run now: here on the local pool, else
+    ``auto_device`` (``dask_auto_device``), and never when that is unknown.
     ``threads``: BLAS/OpenMP threads of each run (default: the local cores shared among ``jobs``; unset on
     a given executor, whose workers decide). Ctrl-C cancels the runs not started and raises ``Interrupted``.
     """
@@ -296,7 +307,9 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         source = run.notebook.read_text()
         key = runner.run_key(source, run.params)
         meta = _stored(run.path(root))
-        if not force and meta.get("key") == key and meta.get("status") == "ran":
+        same_device = run.params["device"] != "auto" or meta.get("ran_device") == (
+            auto_device if executor is not None else runner.resolve_device("auto"))
+        if not force and meta.get("key") == key and meta.get("status") == "ran" and same_device:
             runner.failed_path(run.path(root)).unlink(missing_ok=True)
             results[i] = RunResult(run, "skipped", run.path(root), meta.get("records", []),
                                    worker=meta.get("worker", ""), library=meta.get("library", ""),
@@ -307,25 +320,49 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
     if own:
         for device in {r.params["device"] for _, r, _, _ in todo}:
             runner.resolve_device(device)  # 'cuda' without a GPU stops here, before anything runs
-        executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
         threads = threads or max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
-    futures = {}
+    notes = Path(tempfile.mkdtemp(prefix="gancompanion-sweep-")) if own else None
+    attempts = {i: 0 for i, _, _, _ in todo}
+    failures, workers, pending = 0, min(jobs, len(todo)) if todo else 1, list(todo)
+    futures: dict = {}
     try:
-        for i, run, key, source in todo:
-            task = {"chapter": run.chapter, "source": source, "params": dict(run.params), "threads": threads}
-            futures[executor.submit(execute_run, task)] = (i, run, key, time.time())
-        failures = 0
         with bar(total=len(runs), initial=len(runs) - len(todo), desc=f"sweep ({len(runs)} runs)", enabled=progress,
                  unit="run", leave=True) as pbar:
-            for f in as_completed(futures):
-                i, run, key, submitted = futures[f]
-                try:
-                    results[i] = _store(root, run, key, f.result(), submitted)
-                except Exception as exc:
-                    results[i] = _lost(root, run, key, exc, submitted)
-                failures += results[i].status == "failed"
-                pbar.update(1)
-                pbar.set_postfix(failed=failures, refresh=False)
+            while pending:
+                if own:
+                    executor = ProcessPoolExecutor(max_workers=workers)
+                futures = {}
+                for i, run, key, source in pending:
+                    task = {"chapter": run.chapter, "source": source, "params": dict(run.params), "threads": threads,
+                            "started": str(notes / str(i)) if own else None}
+                    futures[executor.submit(execute_run, task)] = (i, run, key, source, time.time())
+                pending, broken, suspects = [], False, set()
+                for f in as_completed(futures):
+                    i, run, key, source, submitted = futures[f]
+                    try:
+                        results[i] = _store(root, run, key, f.result(), submitted)
+                    except BrokenProcessPool as exc:  # a worker of the local pool died: retry what it took along
+                        broken = True
+                        note = notes / str(i)
+                        if note.exists():  # a run that had not started is not to blame
+                            attempts[i] += 1
+                            suspects.add(note.read_text())
+                            note.unlink()
+                        if attempts[i] < MAX_ATTEMPTS:
+                            pending.append((i, run, key, source))
+                            continue
+                        results[i] = _lost(root, run, key, exc, submitted)
+                    except Exception as exc:
+                        results[i] = _lost(root, run, key, exc, submitted)
+                    failures += results[i].status == "failed"
+                    pbar.update(1)
+                    pbar.set_postfix(failed=failures, refresh=False)
+                if own:
+                    executor.shutdown(wait=True, cancel_futures=True)
+                if broken:
+                    _clean_after_dead_workers(notes, suspects)
+                    workers = 1  # from now on one run at a time: a run that kills its worker is found alone
+                    pending.sort()
     except KeyboardInterrupt:
         for f in futures:
             f.cancel()
@@ -333,9 +370,36 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         raise runner.Interrupted(f"sweep interrupted: {done} of {len(runs)} runs are done and kept; run the same "
                                  f"command again to resume (finished runs are skipped)") from None
     finally:
-        if own:
+        if own and executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        if notes is not None:
+            _clean_after_dead_workers(notes)
+            shutil.rmtree(notes, ignore_errors=True)
     return [results[i] for i in sorted(results)]
+
+
+MAX_ATTEMPTS = 2  # a run of the local pool whose process dies this many times is reported failed
+
+
+def _clean_after_dead_workers(notes: Path, pids=()) -> None:
+    """Remove what the local pool's dead workers left in the temporary folder: their runs' scratch projects
+    and kernel sockets (of ``pids`` and of the processes named in the started notes, once they no longer
+    run)."""
+    dead = set()
+    for note in [*notes.glob("*"), *pids]:
+        try:
+            pid = int(note.read_text() if isinstance(note, Path) else note)
+        except (OSError, ValueError):
+            continue
+        if not files._pid_alive(pid):
+            dead.add(pid)
+            if isinstance(note, Path):
+                note.unlink(missing_ok=True)
+    for pid in dead:
+        for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{pid}-*"):
+            shutil.rmtree(scratch, ignore_errors=True)
+    if dead:
+        runner.remove_dead_sockets(dead)
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -495,6 +559,17 @@ def dask_executor(client, runs: list[Run]):
     return client.get_executor(pure=False)
 
 
+def dask_auto_device(client) -> str | None:
+    """The device ``auto`` resolves to on the cluster's workers, if they all agree (else None)."""
+    from .device import pick_device
+
+    try:
+        found = set(client.run(lambda: str(pick_device("auto"))).values())
+    except Exception:
+        return None
+    return found.pop() if len(found) == 1 else None
+
+
 def _check_workers(client, runs: list[Run]) -> None:
     """Warn when no connected worker can take the runs yet (they wait in the scheduler's queue)."""
     workers = client.scheduler_info().get("workers", {})
@@ -571,8 +646,9 @@ def cmd_sweep(args) -> int:
         print(f"sweep: {len(runs)} runs ({len(notebooks)} chapter(s) x seeds x parameters) on {where}")
         if client is not None:
             _check_workers(client, runs)
+        auto = dask_auto_device(client) if client is not None and args.device == "auto" else None
         results = run_sweep(runs, root, executor=executor, jobs=args.jobs, threads=args.threads, force=args.force,
-                            progress=not args.quiet)
+                            progress=not args.quiet, auto_device=auto)
     finally:
         if client is not None:
             client.close()

@@ -34,6 +34,7 @@ seed = 0
 noise = 0.5
 fail = False
 die_once = ""
+die_always = ""
 ```
 
 ```{{code-cell}} ipython3
@@ -44,6 +45,11 @@ files = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(files)
 if die_once and not os.path.exists(die_once):  # the process that runs this notebook dies, once
     pathlib.Path(die_once).write_text(str(os.getppid()))
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(60)
+if die_always:  # the process that runs this notebook dies, every time (its PID noted in the file)
+    with open(die_always, "a") as f:
+        f.write(f"{{os.getppid()}}\\n")
     os.kill(os.getppid(), signal.SIGKILL)
     time.sleep(60)
 line = f"CLAIM test.a: PASS noise {{noise}} seed {{seed}}"
@@ -123,7 +129,7 @@ def test_seeds_parse_as_lists_and_ranges():
 
 @pytest.mark.parametrize("argv, match", [
     (["-p", "steps", "1,2"], "unknown parameter 'steps' for notebook '01_test'; its parameters are: "
-                             "device, die_once, fail, noise, scale, seed"),
+                             "device, die_always, die_once, fail, noise, scale, seed"),
     (["-p", "noise", ""], "parameter 'noise': the value list is empty"),
     (["-p", "noise", "0.1,,0.2"], "parameter 'noise': empty value in the list '0.1,,0.2'"),
     (["-p", "seed", "1,2"], "parameter 'seed' is not swept with -p: use --seeds"),
@@ -228,3 +234,38 @@ def test_chapter_4_on_dask_gives_the_local_pool_s_claim_lines(dask_cluster, tmp_
           f"per run on Dask: task {[round(r.run_s, 1) for r in remote]} s, submission->start + end->on disk "
           f"{[round(o, 2) for o in overhead]} s")
     assert all(os.path.exists(r.output) for r in local + remote)
+
+
+def leftovers(pids) -> list:
+    import tempfile
+
+    tmp = Path(tempfile.gettempdir())
+    return [p for pid in pids for p in [*tmp.glob(f"{sweep.SCRATCH}{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
+
+
+def test_a_local_sweep_survives_a_dead_worker(project, tmp_path):
+    """One run kills its pool worker (SIGKILL, as the OOM killer does) once: every run, the one it took
+    along included, ends ran, and nothing of the dead worker is left in the temporary folder."""
+    marker = tmp_path / "died"
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1, 2])
+    runs[1] = sweep.Run(runs[1].notebook, {**runs[1].params, "die_once": str(marker)})
+    results = sweep.run_sweep(runs, project, jobs=2, progress=False)
+    assert marker.exists()  # the worker did die
+    assert [r.status for r in results] == ["ran"] * 3, [r.error for r in results]
+    assert [rec["line"] for r in results for rec in r.records] == [
+        f"CLAIM test.a: PASS noise 0.5 seed {s}" for s in (0, 1, 2)]
+    assert leftovers([int(marker.read_text())]) == []
+
+
+def test_a_run_that_always_kills_its_worker_fails_alone(project, tmp_path):
+    dead = tmp_path / "dead"
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1],
+                      values={"die_always": ["", str(dead)]})
+    results = sweep.run_sweep(runs, project, jobs=2, progress=False)
+    status = {(r.run.params["seed"], bool(r.run.params["die_always"])): r for r in results}
+    assert {k: r.status for k, r in status.items()} == {(0, False): "ran", (0, True): "failed",
+                                                        (1, False): "ran", (1, True): "failed"}
+    assert "BrokenProcessPool" in status[(0, True)].error and "died, 2 times" in status[(0, True)].error
+    killed = [int(pid) for pid in dead.read_text().split()]
+    assert len(killed) == 4  # each of the two runs killed its worker twice
+    assert leftovers(killed) == []
