@@ -444,6 +444,38 @@ def table(results: list[RunResult], root: Path | None = None):
     return pd.DataFrame(rows, columns=list(COLUMNS) + [cols[n] for n in names] + list(RUN_COLUMNS))
 
 
+RUN_KEY = ("chapter", "scale", "device", "run")  # one run of a table
+
+
+def merge_into(path: Path, new):
+    """``new`` with the rows of the table at ``path`` that are of other runs: a sweep over other seeds or
+    values adds to the table, one over the same runs replaces their rows. An unreadable old table is moved
+    aside (``<name>.unreadable``) and named."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        return new
+    try:
+        old = load_table(path)
+        missing = [c for c in RUN_KEY if c not in old.columns]
+        if missing:
+            raise ValueError(f"it has no column {', '.join(missing)}")
+    except Exception as exc:
+        aside = path.with_name(path.name + ".unreadable")
+        os.replace(path, aside)
+        print(f"warning: the table {path} could not be read ({type(exc).__name__}: {str(exc)[:100]}); it was "
+              f"moved to {aside} and a new one started")
+        return new
+    mine = set(map(tuple, new[list(RUN_KEY)].astype(str).values))
+    keep = old[[tuple(r) not in mine for r in old[list(RUN_KEY)].astype(str).values]]
+    params = [c for c in [*new.columns, *old.columns] if c not in COLUMNS + RUN_COLUMNS]
+    columns = list(COLUMNS) + list(dict.fromkeys(params)) + list(RUN_COLUMNS)
+    merged = pd.concat([keep, new], ignore_index=True) if len(keep) else new
+    return merged.reindex(columns=columns).sort_values(["chapter", "scale", "device", "seed", "run"], kind="stable",
+                                                       ignore_index=True)
+
+
 def write_table(df, path: Path) -> Path:
     """Write ``df`` atomically as CSV or Parquet (by the file's suffix)."""
     path = Path(path)
@@ -652,7 +684,8 @@ def cmd_sweep(args) -> int:
     finally:
         if client is not None:
             client.close()
-    write_table(table(results, root), path)
+    with files.Lock(path.with_name(f".{path.name}.lock")):  # two sweeps writing one table: one after the other
+        write_table(merge_into(path, table(results, root)), path)
     mine = runner.library_fingerprint()
     other = [r for r in results if r.status == "ran" and r.library and r.library != mine]
     if other:

@@ -269,3 +269,19 @@ def test_a_run_that_always_kills_its_worker_fails_alone(project, tmp_path):
     killed = [int(pid) for pid in dead.read_text().split()]
     assert len(killed) == 4  # each of the two runs killed its worker twice
     assert leftovers(killed) == []
+
+
+def test_a_second_sweep_over_other_seeds_adds_to_the_table(project, capsys):
+    base = ["sweep", "01", "--device", "cpu", "--quiet"]
+    assert cli.main([*base, "--seeds", "0"]) == 0
+    assert cli.main([*base, "--seeds", "1", "-p", "noise", "0.5,0.25"]) == 0
+    assert cli.main([*base, "--seeds", "0", "--force"]) == 0  # the same run again replaces its rows
+    path = project / "_build" / "sweeps" / "01-smoke.csv"
+    df = sweep.load_table(path)
+    assert sorted(zip(df.seed, df.run)) == [(0, "seed0"), (1, "seed1,noise=0.25"), (1, "seed1,noise=0.5")]
+    text = sweep.markdown(df, "01-smoke")
+    assert "3 runs at scale `smoke`, seeds 0, 1." in text
+    path.write_text("not,a\nsweep")
+    assert cli.main([*base, "--seeds", "2"]) == 0
+    assert "could not be read" in capsys.readouterr().out and path.with_name("01-smoke.csv.unreadable").exists()
+    assert list(sweep.load_table(path).seed) == [2]
