@@ -18,6 +18,7 @@ worker resource ``GPU=1``. Dask is an optional dependency (``pip install gancomp
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import itertools
 import json
@@ -29,7 +30,7 @@ import socket
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,7 +324,7 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         threads = threads or max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
     notes = Path(tempfile.mkdtemp(prefix="gancompanion-sweep-")) if own else None
     attempts = {i: 0 for i, _, _, _ in todo}
-    failures, workers, pending = 0, min(jobs, len(todo)) if todo else 1, list(todo)
+    failures, cancelled, workers, pending = 0, 0, min(jobs, len(todo)) if todo else 1, list(todo)
     futures: dict = {}
     try:
         with bar(total=len(runs), initial=len(runs) - len(todo), desc=f"sweep ({len(runs)} runs)", enabled=progress,
@@ -352,6 +353,9 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
                             pending.append((i, run, key, source))
                             continue
                         results[i] = _lost(root, run, key, exc, submitted)
+                    except CancelledError:  # not run: the scheduler was lost (Dask cancels every task)
+                        cancelled += 1
+                        continue
                     except Exception as exc:
                         results[i] = _lost(root, run, key, exc, submitted)
                     failures += results[i].status == "failed"
@@ -363,6 +367,11 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
                     _clean_after_dead_workers(notes, suspects)
                     workers = 1  # from now on one run at a time: a run that kills its worker is found alone
                     pending.sort()
+        if cancelled:
+            done = sum(r.status != "failed" for r in results.values())
+            raise SweepError(f"the runs' scheduler was lost (stopped, killed or unreachable) with {cancelled} of "
+                             f"{len(runs)} runs not done; the {done} done are kept. Start the scheduler and its "
+                             f"workers again, then run the same command (finished runs are skipped)")
     except KeyboardInterrupt:
         for f in futures:
             f.cancel()
@@ -602,6 +611,24 @@ def dask_auto_device(client) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+class _QuietDask:
+    """Mute Dask's client log while a sweep runs: a lost scheduler is reported in one line, not in the
+    client's tracebacks of its reconnection attempts."""
+
+    def __enter__(self):
+        import logging
+
+        self.logs = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.utils")]
+        self.levels = [log.level for log in self.logs]
+        for log in self.logs:
+            log.setLevel(logging.CRITICAL + 1)
+        return self
+
+    def __exit__(self, *exc):
+        for log, level in zip(self.logs, self.levels):
+            log.setLevel(level)
+
+
 def _check_workers(client, runs: list[Run]) -> None:
     """Warn when no connected worker can take the runs yet (they wait in the scheduler's queue)."""
     workers = client.scheduler_info().get("workers", {})
@@ -672,6 +699,7 @@ def cmd_sweep(args) -> int:
     check_writable(path, "--table")
     client = connect(args.cluster, args.connect_timeout) if args.cluster else None
     start = time.perf_counter()
+    quiet = _QuietDask() if client is not None else contextlib.nullcontext()
     try:
         executor = dask_executor(client, runs) if client is not None else None
         where = f"the Dask scheduler at {args.cluster}" if client is not None else f"a local pool of {args.jobs}"
@@ -679,11 +707,13 @@ def cmd_sweep(args) -> int:
         if client is not None:
             _check_workers(client, runs)
         auto = dask_auto_device(client) if client is not None and args.device == "auto" else None
-        results = run_sweep(runs, root, executor=executor, jobs=args.jobs, threads=args.threads, force=args.force,
-                            progress=not args.quiet, auto_device=auto)
+        with quiet:
+            results = run_sweep(runs, root, executor=executor, jobs=args.jobs, threads=args.threads,
+                                force=args.force, progress=not args.quiet, auto_device=auto)
     finally:
         if client is not None:
-            client.close()
+            with _QuietDask():
+                client.close(timeout=2)
     with files.Lock(path.with_name(f".{path.name}.lock")):  # two sweeps writing one table: one after the other
         write_table(merge_into(path, table(results, root)), path)
     mine = runner.library_fingerprint()

@@ -285,3 +285,59 @@ def test_a_second_sweep_over_other_seeds_adds_to_the_table(project, capsys):
     assert cli.main([*base, "--seeds", "2"]) == 0
     assert "could not be read" in capsys.readouterr().out and path.with_name("01-smoke.csv.unreadable").exists()
     assert list(sweep.load_table(path).seed) == [2]
+
+
+def test_a_lost_scheduler_is_one_line_and_keeps_what_is_done(project, capsys, tmp_path):
+    """The Dask scheduler is killed (SIGKILL) while a sweep runs on it: one line says so and what to do."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    pytest.importorskip("distributed")
+    port = free_port()
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+    scratch = tmp_path / "worker-tmp"  # the worker's temporary folder: where its runs' scratch projects appear
+    scratch.mkdir()
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
+                               "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                              stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
+
+    def kill_the_scheduler_once_a_run_started():
+        deadline = time.monotonic() + 30
+        while not list(scratch.glob(f"{sweep.SCRATCH}*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+
+    try:
+        killer = threading.Thread(target=kill_the_scheduler_once_a_run_started, daemon=True)
+        killer.start()
+        rc = cli.main(["sweep", "01", "--seeds", "0-3", "--device", "cpu", "--quiet", "--connect-timeout", "15",
+                       "--cluster", f"dask://127.0.0.1:{port}"])
+        killer.join(timeout=30)
+    finally:
+        for p in (scheduler, worker):
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    err = capsys.readouterr().err
+    assert rc == 2 and "the runs' scheduler was lost" in err and "run the same command" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    folder = project / "_build" / "sweeps" / "runs" / "smoke" / "cpu" / "01_test"
+    assert not list(folder.glob("*.failed.ipynb")) if folder.exists() else True  # not run is not failed
+
+
+def test_a_sweep_at_auto_is_current_only_on_the_device_auto_picks(project, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="auto", seeds=[0])
+    [first] = sweep.run_sweep(runs, project, progress=False)
+    assert first.status == "ran" and first.ran_device == runner.resolve_device("auto")
+    assert sweep.run_sweep(runs, project, progress=False)[0].status == "skipped"
+    with ThreadPoolExecutor(1) as cluster:  # a cluster whose workers' device is unknown, or another one
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False)[0].status == "ran"
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False,
+                               auto_device="cuda")[0].status == "ran"
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False,
+                               auto_device=first.ran_device)[0].status == "skipped"
