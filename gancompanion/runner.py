@@ -627,14 +627,27 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
         _note_failure(root, notebook, params, status, error, failed)
         return Outcome(notebook.stem, status, seconds, failed, error, interrupted=status == "interrupted")
 
-    if staging.exists():
-        _stamp(staging, provenance(params, parameters_of(nb), key))
-    records = {str(p.relative_to(staging)): _sha(p) for p in sorted(staging.rglob("*.json")) if p.name != OWNER}
-    done = nbformat.read(tmp, as_version=4)
-    done.metadata["gancompanion"] = {"key": key, "parameters": params, "source": str(notebook.relative_to(root)),
-                                     "seconds": round(seconds, 1), "records": records, "threads": compute_threads()}
-    nbformat.write(done, tmp)
-    commit(root, notebook, staging, tmp, target, records)
+    try:
+        if staging.exists():
+            _stamp(staging, provenance(params, parameters_of(nb), key))
+        records = {str(p.relative_to(staging)): _sha(p) for p in sorted(staging.rglob("*.json")) if p.name != OWNER}
+        done = nbformat.read(tmp, as_version=4)
+        done.metadata["gancompanion"] = {"key": key, "parameters": params, "source": str(notebook.relative_to(root)),
+                                         "seconds": round(seconds, 1), "records": records,
+                                         "threads": compute_threads()}
+        nbformat.write(done, tmp)
+        commit(root, notebook, staging, tmp, target, records)
+    except (OSError, GancompanionError) as exc:  # a full or read-only folder: keep the run's notebook aside
+        shutil.rmtree(staging, ignore_errors=True)
+        if tmp.exists():
+            os.replace(tmp, failed)
+        _note_failure(root, notebook, params, "failed", str(exc), failed)
+        if isinstance(exc, GancompanionError):
+            raise
+        raise CommitFailed(f"could not commit {notebook.stem} ({exc.strerror or type(exc).__name__}: "
+                           f"{exc.filename or exc}); nothing of this run was kept and the last good outputs are as "
+                           f"they were (its notebook: {failed}). Free the space or make the folder writable, then "
+                           f"run it again.") from None
     return Outcome(notebook.stem, "ran", seconds, target, interrupted=guard.first is not None)
 
 

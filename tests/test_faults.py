@@ -316,3 +316,55 @@ def test_an_output_folder_that_is_a_file_is_one_line(project, capsys):
     err = capsys.readouterr().err
     assert err.startswith("gancompanion: error:") and len(err.strip().splitlines()) == 1, err
     assert "executed/smoke" in err
+
+
+# --- a full or read-only folder, for real: a tmpfs or a read-only bind mount in a private mount namespace ---
+
+FILL = CHAPTER.replace('wait = False{extra}', 'wait = False\nfill = ""{extra}').replace(
+    "if fail:\n", "if fill:  # the disk fills up while the chapter ends: the commit meets a full folder\n"
+                  "    try:\n"
+                  "        with open(os.path.join(fill, 'ballast'), 'wb') as f:\n"
+                  "            while True:\n"
+                  "                f.write(b'0' * 65536)\n"
+                  "                f.flush()\n"
+                  "    except OSError:\n"
+                  "        pass\n"
+                  "if fail:\n")
+
+
+def mounts_work() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_full_or_read_only_results_folder_loses_nothing(tmp_path, monkeypatch, fault):
+    """The results folder is a 1 MiB tmpfs that the chapter fills up as it ends, or a read-only bind mount;
+    the run stops with one line and the last good records and notebook are kept."""
+    if not mounts_work():
+        pytest.skip("no private mount namespace here (unshare --mount needs root)")
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (root / "notebooks" / "01_test.md").write_text(FILL.format(extra="", library=str(LIBRARY_FILES)))
+    for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS", "GANCOMPANION_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    run(root, gen=1)
+    results, seen = root / "_build" / "results", tmp_path / "seen"
+    before = state(root)
+    saved = tmp_path / "saved"
+    shutil.copytree(results, saved)
+    mount = (f"mount -t tmpfs -o size=1m tmpfs {results} && cp -a {saved}/. {results}/" if fault == "full" else
+             f"mount --bind -o ro {results} {results}")
+    cmd = (f"{mount} && cd {root} && {sys.executable} -m gancompanion run --quiet --device cpu -p gen 2 "
+           f"-p fill {str(results) if fault == 'full' else ''!r}; echo rc=$?; rm -f {results}/ballast; "
+           f"cp -a {results}/. {seen}/")
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", cmd], capture_output=True, text=True, timeout=60)
+    err = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("[IPKernelApp]")]
+    assert "rc=2" in done.stdout and len(err) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert ("No space left on device" if fault == "full" else "Read-only file system") in err[0], err
+    assert {str(p.relative_to(seen)): json.loads(p.read_text()) for p in sorted(seen.rglob("claims/**/*.json"))} \
+        == {f"claims/{k}": v for k, v in before[0].items()}, "a record was lost or mixed"
+    assert (root / "_build" / "executed" / "smoke" / "01_test.ipynb").read_text() == before[1]
+    assert not list(seen.glob(".staging/*")) and not list(seen.glob(".commit/*"))
