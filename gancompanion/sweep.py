@@ -163,7 +163,7 @@ def grid(notebooks: list[Path], *, scale: str, device: str = "auto", seeds=(0,),
 
 # --- one run, on whichever machine executes it ----------------------------------------------------
 
-SCRATCH = "gancompanion-run-"  # a run's scratch project in the temporary folder: <prefix><pid>-<random>
+SCRATCH = "gancompanion-run-"  # a run's scratch project in the temporary folder: <prefix><PID namespace>-<pid>-<random>
 _ONE_AT_A_TIME = threading.Lock()  # runner.execute sets environment variables: one run per process at a time
 
 
@@ -192,7 +192,8 @@ def execute_run(task: dict) -> dict:
             Path(task["started"]).write_text(str(os.getpid()))
         try:
             out["library"] = runner.library_fingerprint()  # compared with the submitting side's by cmd_sweep
-            with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-") as tmp:
+            clean_dead_scratch()
+            with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{runner._pid_ns()}-{os.getpid()}-") as tmp:
                 root = Path(tmp)
                 (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
                 nb = root / "notebooks" / f"{task['chapter']}.md"
@@ -384,6 +385,7 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         if notes is not None:
             _clean_after_dead_workers(notes)
             shutil.rmtree(notes, ignore_errors=True)
+        clean_dead_scratch()
     return [results[i] for i in sorted(results)]
 
 
@@ -405,10 +407,21 @@ def _clean_after_dead_workers(notes: Path, pids=()) -> None:
             if isinstance(note, Path):
                 note.unlink(missing_ok=True)
     for pid in dead:
-        for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{pid}-*"):
+        for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{runner._pid_ns()}-{pid}-*"):
             shutil.rmtree(scratch, ignore_errors=True)
     if dead:
         runner.remove_dead_sockets(dead)
+
+
+def clean_dead_scratch() -> None:
+    """Remove the scratch projects and kernel sockets that killed runs of this PID namespace left in the
+    temporary folder (a killed Dask worker's, a killed sweep's); another namespace's are never judged."""
+    ns = runner._pid_ns()
+    for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{ns}-*-*") if ns != "0" else []:
+        pid = scratch.name[len(SCRATCH):].split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not files._pid_alive(int(pid)):
+            shutil.rmtree(scratch, ignore_errors=True)
+    runner.remove_dead_sockets()
 
 
 # --- the table ------------------------------------------------------------------------------------

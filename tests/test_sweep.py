@@ -206,6 +206,7 @@ def test_a_worker_killed_mid_run_fails_that_run_only(project, dask_cluster, tmp_
             assert lines[0] in r.output.read_text()
     df = sweep.table(results, project)
     assert sorted(df.run_status) == ["failed", "ran", "ran"]
+    assert leftovers([int(marker.read_text())]) == []  # the killed worker's scratch project and sockets
 
 
 def claim_lines(results):
@@ -240,7 +241,7 @@ def leftovers(pids) -> list:
     import tempfile
 
     tmp = Path(tempfile.gettempdir())
-    return [p for pid in pids for p in [*tmp.glob(f"{sweep.SCRATCH}{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
+    return [p for pid in pids for p in [*tmp.glob(f"{sweep.SCRATCH}*-{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
 
 
 def test_a_local_sweep_survives_a_dead_worker(project, tmp_path):
