@@ -87,9 +87,10 @@ HOLD = CHAPTER.replace('wait = False{extra}', 'wait = False\nhold = ""{extra}').
                   "    time.sleep(0.05)\nif fail:\n")
 
 
-def test_a_run_in_another_pid_namespace_is_not_wiped_by_a_second_run(tmp_path, monkeypatch):
-    """Two runs on one folder, the first in its own PID namespace (``unshare``, as a container beside
-    the host): the second's clean-up keeps the first's staging folder, and both commit their records."""
+def test_a_run_in_another_pid_namespace_does_not_wipe_a_live_run(tmp_path, monkeypatch):
+    """Two runs on one folder, the second in its own PID namespace (``unshare``, as a container beside the
+    host), where the first's PID does not exist: its clean-up keeps the first's staging folder, and both
+    commit their records."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"]).returncode:
         pytest.skip("unshare --pid is not available here (needs root or user namespaces)")
     monkeypatch.chdir(tmp_path)
@@ -100,27 +101,33 @@ def test_a_run_in_another_pid_namespace_is_not_wiped_by_a_second_run(tmp_path, m
     for name in ("01_first", "02_second"):
         (root / "notebooks" / f"{name}.md").write_text(text)
     release = tmp_path / "release"
-    script = (f"from pathlib import Path; from gancompanion import runner; root = Path({str(root)!r}); "
-              f"[o] = runner.run_all([root / 'notebooks' / '01_first.md'], {{'scale': 'smoke', 'device': 'cpu', "
-              f"'hold': {str(release)!r}, 'report_ids': ['first.a']}}, root, progress=False); print(o.status)")
-    first = subprocess.Popen(["unshare", "--pid", "--fork", sys.executable, "-c", script], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "GANCOMPANION_PROGRESS": "0"})
+
+    def script(name, extra=""):
+        return (f"from pathlib import Path; from gancompanion import runner; root = Path({str(root)!r}); "
+                f"[o] = runner.run_all([root / 'notebooks' / '{name}.md'], {{'scale': 'smoke', 'device': 'cpu', "
+                f"'report_ids': ['{name}.a']{extra}}}, root, progress=False); print(o.status, o.error)")
+
+    env = {**os.environ, "GANCOMPANION_PROGRESS": "0"}
+    first = subprocess.Popen([sys.executable, "-c", script("01_first", f", 'hold': {str(release)!r}")],
+                             stdout=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 15
-        while not (root / "_build" / "waiting").exists() and not list(root.joinpath(*STAGING).glob("01_first.*")):
+        while not list(root.joinpath(*STAGING).glob("01_first.*")):
             assert time.monotonic() < deadline and first.poll() is None, "the first run did not start"
             time.sleep(0.1)
         [staging] = root.joinpath(*STAGING).glob("01_first.*")
-        assert json.loads((staging / runner.OWNER).read_text())["pid_ns"] != files.owner()["pid_ns"]
-        [second] = runner.run_all([root / "notebooks" / "02_second.md"], {"scale": "smoke", "device": "cpu",
-                                                                         "report_ids": ["second.a"]}, root,
-                                  progress=False)
-        assert second.status == "ran" and staging.exists()
+        second = subprocess.run(["unshare", "--pid", "--fork", sys.executable, "-c", script("02_second")],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert second.stdout.split()[0] == "ran", second.stderr
+        assert staging.exists(), "the second run deleted the first's live staging folder"
     finally:
         release.write_text("go")
         out, _ = first.communicate(timeout=60)
-    assert out.strip().splitlines()[-1] == "ran"
-    assert sorted(ledger(root)) == ["smoke/seed0/first.a.json", "smoke/seed0/second.a.json"]
+    assert out.split()[0] == "ran", out
+    assert sorted(ledger(root)) == ["smoke/seed0/01_first.a.json", "smoke/seed0/02_second.a.json"]
+    [again] = runner.run_all([root / "notebooks" / "01_first.md"], {"scale": "smoke", "device": "cpu", "report_ids":
+                              ["01_first.a"], "hold": str(release)}, root, progress=False)
+    assert again.status == "skipped"  # the first run's commit is whole and current
 
 
 def test_a_run_whose_staging_folder_vanished_commits_nothing(project, monkeypatch):
