@@ -184,7 +184,7 @@ def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):
     monkeypatch.setattr(runner, "_commit_hook", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project, progress=False)
-    assert calls == ["record", "record", "notebook"]  # the commit went to its end
+    assert calls == ["journal", "record", "record", "notebook"]  # the commit went to its end
     got = ledger(project)
     assert {r["gen"] for r in got.values()} == {2}
     executed = json.loads((project / "_build" / "executed" / "smoke" / "01_test.ipynb").read_text())
