@@ -104,15 +104,11 @@ def cmd_claims(args) -> int:
     if not records:
         print("no claim records yet: run the notebooks first (gancompanion run)")
         return 1
-    failed = claims.later_failures()
     for r in records:
         made, where = claims.made_by(r)
         print(f"{made} CLAIM {r['id']}: {r['status']} {r.get('evidence', '')}" + (f"  ({where})" if where else ""))
-        later = failed.get((r.get("notebook"), r["scale"], int(r["seed"])))
-        if later:
-            print(f"  ! stale: the latest run of {r.get('notebook')} ({later.get('at', '?')}) "
-                  f"{later.get('status', 'failed')}: {str(later.get('error', '')).splitlines()[0][:120] if later.get('error') else ''}; "
-                  f"this verdict is from the run before it")
+        if claims.stale_note(r):
+            print(f"  ! {claims.stale_note(r)}")
     return 1 if any(r["status"] == "FAIL" for r in records) and args.strict else 0
 
 

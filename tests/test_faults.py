@@ -375,3 +375,17 @@ def test_a_full_or_read_only_results_folder_loses_nothing(tmp_path, monkeypatch,
         == {f"claims/{k}": v for k, v in before[0].items()}, "a record was lost or mixed"
     assert (root / "_build" / "executed" / "smoke" / "01_test.ipynb").read_text() == before[1]
     assert not list(seen.glob(".staging/*")) and not list(seen.glob(".commit/*"))
+
+
+def test_the_book_s_ledger_says_which_run_made_a_verdict_and_that_it_is_stale(project):
+    from gancompanion import book
+
+    run(project, gen=2)
+    run(project, gen=3, fail=True)
+    records = claims.load_records(project / "_build" / "results")
+    assert {r["later_failure"]["status"] for r in records} == {"failed"}
+    catalogue = {r["id"]: claims.Claim(r["id"], "01_test", "a statement", "a source", "a check") for r in records}
+    text = book.ledger(records, catalogue, "smoke")
+    line = next(x for x in text.splitlines() if x.startswith("- smoke, seed 0: **PASS** generation 2"))
+    assert "(cpu, 1 thread, " in line and "; run with `-p gen=2`)" in line
+    assert "*stale: the latest run of 01_test (" in line and "asked to fail" in line
