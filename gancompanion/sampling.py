@@ -262,6 +262,7 @@ DIVERGENCES = {  # s(d): the weight of grad d in the flow of each f-divergence (
 def dgflow_step(z: Tensor, g, d, eta: float, gamma: float, divergence: str = "KL",
                 generator: torch.Generator | None = None) -> Tensor:
     """One latent Euler-Maruyama step: z + eta s(d) grad_z d(G(z)) + sqrt(2 eta gamma) xi."""
+    eta, gamma = positive("eta", eta), nonnegative("gamma", gamma)
     weight = DIVERGENCES[choose("divergence", divergence, DIVERGENCES)]
     z = z.detach().requires_grad_(True)
     logit = d(g(z))  # (*runs, n)

@@ -20,6 +20,8 @@ def choose(name: str, value, allowed: Iterable):
 
 def nonnegative(name: str, value: float) -> float:
     """Return ``value`` as a float if it is >= 0, else raise a ValueError naming ``name``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise ValueError(f"{name} must be a number >= 0 and finite, got {value!r}")
     if not value >= 0 or value == float("inf"):  # also catches NaN
         raise ValueError(f"{name} must be a number >= 0 and finite, got {value!r}")
     return float(value)
@@ -38,8 +40,14 @@ def positive_int(name: str, value) -> int:
 
 def seed(value) -> int:
     """Return ``value`` as an int if it is an integer >= 0 (a seed), else raise a ValueError naming ``seed``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 0:
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and int(value) == value and value >= 0
+    except (ValueError, OverflowError):  # NaN, inf
+        ok = False
+    if not ok:
         raise ValueError(f"seed must be an integer >= 0, got {value!r}")
+    if value >= 2**63:  # torch and NumPy take 64-bit seeds
+        raise ValueError(f"seed must be an integer >= 0 and below 2**63, got {value!r}")
     return int(value)
 
 

@@ -150,3 +150,11 @@ def test_unbatched_networks():
     z = torch.randn(30, 1)
     assert sampling.ddls(g, d, z, steps=2).samples.shape == (30, 1)
     assert sampling.dgflow(g, d, z, steps=2).samples.shape == (30, 1)
+
+
+@pytest.mark.parametrize("eta, gamma, name", [(-0.1, 0.0, "eta"), (0.0, 0.0, "eta"), (0.1, -1.0, "gamma"),
+                                              (float("nan"), 0.0, "eta")])
+def test_a_dgflow_step_refuses_a_step_that_moves_the_wrong_way(eta, gamma, name):
+    g, d = nn.Identity(), nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=name):
+        sampling.dgflow_step(torch.zeros(4, 2), g, lambda x: d(x).squeeze(-1), eta, gamma)

@@ -73,6 +73,9 @@ def earth_movers(p, q, x_p, x_q=None, distances=None, rtol: float = 1e-9) -> Pla
     n_p, n_q = len(p), len(q)
     if distances.shape != (n_p, n_q):
         raise ValueError(f"distances must be ({n_p}, {n_q}), got {distances.shape}")
+    if np.any(~np.isfinite(distances)) or np.any(distances < 0):
+        raise ValueError(f"distances must be finite and >= 0 (a ground cost), got min {np.nanmin(distances):.6g}"
+                         + (" and non-finite entries" if np.any(~np.isfinite(distances)) else ""))
     # variables gamma[i, j] flattened row-major; rows sum to p, columns to q
     idx = np.arange(n_p * n_q)
     rows = coo_matrix((np.ones(n_p * n_q), (idx // n_q, idx)), shape=(n_p, n_p * n_q))
@@ -90,6 +93,14 @@ def wasserstein_1d(x_p, p, x_q, q) -> float:
     """The 1-D closed form: ``W1 = integral |F_p(t) - F_q(t)| dt`` of the two CDFs (masses normalised)."""
     x_p, x_q = np.asarray(x_p, float).ravel(), np.asarray(x_q, float).ravel()
     p, q = _masses("p", p), _masses("q", q)
+    for name, x, w in (("p", x_p, p), ("q", x_q, q)):
+        if len(x) != len(w):
+            raise ValueError(f"x_{name} and {name} must have the same length (one mass per point), "
+                             f"got {len(x)} points and {len(w)} masses")
+        if np.any(~np.isfinite(x)):
+            raise ValueError(f"x_{name} must hold finite points")
+        if not w.sum() > 0:
+            raise ValueError(f"{name} must have a positive total mass (it is normalised), got {w.sum():g}")
     p, q = p / p.sum(), q / q.sum()
     t = np.union1d(x_p, x_q)
     f_p = np.array([p[x_p <= s].sum() for s in t])

@@ -154,7 +154,7 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None, part: 
     for r in records:
         by.setdefault((r["id"], r["scale"]), {})[int(r["seed"])] = r
 
-    from .claims import protocol
+    from .claims import differing, made_by, protocol, stale_note
 
     def published(claim_id: str) -> str:
         return protocol(claim_id, built)[1] or built
@@ -186,8 +186,12 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None, part: 
         for s in scales:
             for seed, r in sorted(by.get((c.id, s), {}).items()):
                 counts[s][r["status"]] = counts[s].get(r["status"], 0) + 1
+                _, where = made_by(r)  # the run that made it: parameters that differ, device, threads
+                differs, stale = " ".join(differing(r)), stale_note(r)
                 details.append(f"- {s}, seed {seed}: **{outcome(r['status'])}** {_cell(r['evidence'])} "
-                               f"({r['device']}, {str(r.get('checked_at', ''))[:10]})")
+                               f"({where or r['device']}, {str(r.get('checked_at', ''))[:10]}"
+                               + (f"; run with `{_cell(differs)}`" if differs else "") + ")"
+                               + (f" *{_cell(stale)}*" if stale else ""))
         details.append("")
     summary = "; ".join(f"{s}: " + ", ".join(f"{n} {k}" for k, n in counts[s].items() if n) for s in scales
                         if any(counts[s].values()))

@@ -605,10 +605,83 @@ def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, devic
     return record
 
 
-def load_records(root: Path | None = None) -> list[dict]:
-    """All claim records under ``root`` (default ``results_dir()``), any scale and seed."""
+REQUIRED = ("id", "status", "scale", "seed")  # what every record has (the ledger is keyed on them)
+
+
+def load_records(root: Path | None = None, problems: list | None = None) -> list[dict]:
+    """All claim records under ``root`` (default ``results_dir()``), any scale and seed.
+
+    A file that is not a whole record (truncated, not JSON, a field of ``REQUIRED`` missing) is left out
+    and named, with the remedy, in ``problems`` (or in a warning when ``problems`` is None): one bad file
+    never hides the others. A record whose chapter's latest run (same scale and seed) failed after it was
+    committed has that failure under ``later_failure`` (``later_failures``).
+    """
+    import warnings
+
     base = (root or results_dir()) / "claims"
-    return [json.loads(p.read_text()) for p in sorted(base.glob("*/seed*/*.json"))]
+    failed = later_failures(root)
+    records = []
+    for p in sorted(base.glob("*/seed*/*.json")):
+        try:
+            record = json.loads(p.read_text())
+            missing = [k for k in REQUIRED if k not in record] if isinstance(record, dict) else list(REQUIRED)
+            why = f"it lacks {', '.join(missing)}" if missing else ""
+        except (OSError, ValueError) as exc:
+            why = f"it cannot be read ({type(exc).__name__}: {str(exc)[:80]})"
+        if why:
+            msg = (f"{p} is not a claim record: {why}; delete it, or run its chapter again "
+                   f"(gancompanion run CHAPTER --force)")
+            if problems is None:
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
+            else:
+                problems.append(msg)
+            continue
+        later = failed.get((record.get("notebook"), record["scale"], record["seed"]))
+        if later:
+            record["later_failure"] = later  # a later run of its chapter failed: this verdict is stale
+        records.append(record)
+    return records
+
+
+def later_failures(root: Path | None = None) -> dict[tuple[str, str, int], dict]:
+    """``{(notebook, scale, seed): failure}`` for every chapter whose latest run failed after its records were
+    committed (the runner's ``failures/`` notes; a later good run removes them): those records are stale."""
+    base = (root or results_dir()) / "failures"
+    out = {}
+    for p in sorted(base.glob("*/seed*/*.json")) if base.is_dir() else []:
+        try:
+            info = json.loads(p.read_text())
+            out[(p.stem, p.parent.parent.name, int(p.parent.name[4:]))] = info if isinstance(info, dict) else {}
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def differing(record: dict) -> list[str]:
+    """The parameters of the record's run that differ from its chapter's defaults, as ``-p name=value``."""
+    return [f"-p {k}={v!r}" if isinstance(v, str) else f"-p {k}={v}"
+            for k, v in sorted(((record.get("run") or {}).get("differs") or {}).items())]
+
+
+def made_by(record: dict) -> tuple[str, str]:
+    """Which run made a record: scale, seed and the parameters that differ from the chapter's defaults
+    (``[smoke seed 0 -p steps=2]``), and its device and thread count (``cpu, 1 thread``)."""
+    run = record.get("run") or {}
+    differs = "".join(f" {d}" for d in differing(record))
+    where = ", ".join(x for x in (run.get("device") or record.get("device") or "",
+                                  f"{run['threads']} thread{'s' if str(run['threads']) != '1' else ''}"
+                                  if run.get("threads") else "") if x)
+    return f"[{record['scale']} seed {record['seed']}{differs}]", where
+
+
+def stale_note(record: dict) -> str:
+    """One line saying that a later run of the record's chapter failed ("" if none did)."""
+    later = record.get("later_failure")
+    if not later:
+        return ""
+    error = (str(later.get("error") or "").splitlines() or [""])[0][:120]
+    return (f"stale: the latest run of {record.get('notebook')} ({later.get('at', '?')}) "
+            f"{later.get('status', 'failed')}{': ' + error if error else ''}; this verdict is from the run before it")
 
 
 # --- the kept notebooks, their records and the expected verdicts ---------------------------------

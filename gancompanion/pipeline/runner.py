@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -106,15 +107,42 @@ def parameters_of(nb) -> dict:
 
 
 def parse_value(text: str):
-    """A ``-p name value`` value: a Python literal if it parses as one, else the string itself."""
+    """A ``-p name value`` value: a Python literal if it parses as one (``nan``, ``inf`` and ``-inf`` as
+    floats), else the string itself."""
+    if str(text).strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return float(text)
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
 
 
-def check_parameters(params: dict, allowed: dict, notebook: str) -> dict:
-    """Reject unknown names and bad core values before anything runs."""
+_CHECK = re.compile(r"validation\.(\w+)\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)\s*\)"
+                    r"|override\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)\s*,[^,]+,\s*(?:[\w.]*\.)?(\w+)\s*\)")
+
+
+def parameter_checks(nb) -> dict:
+    """``{parameter: name of its check in gancompanion.validation}``, as the notebook's code calls them
+    (``validation.positive_int("steps", steps)``, ``chapter.override("steps", steps, default, positive_int)``):
+    the runner applies them before it starts a kernel."""
+    from .. import validation
+
+    checks: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for m in _CHECK.finditer(cell.source):
+            fn, name, var = (m[1], m[2], m[3]) if m[1] else (m[6], m[4], m[5])
+            if name == var and callable(getattr(validation, fn, None)):
+                checks.setdefault(name, fn)
+    return checks
+
+
+def check_parameters(params: dict, allowed: dict, notebook: str, checks: dict | None = None) -> dict:
+    """Reject unknown names, bad core values and (with ``checks``, see ``parameter_checks``) values the
+    notebook would refuse, before anything runs."""
+    from .. import validation
+
     for name in params:
         if name not in allowed:
             raise ValueError(f"unknown parameter {name!r} for notebook {notebook!r}; "
@@ -125,6 +153,13 @@ def check_parameters(params: dict, allowed: dict, notebook: str) -> dict:
         choose("device", params["device"], DEVICES)
     if "seed" in params:
         params["seed"] = check_seed(params["seed"])
+    for name, fn in (checks or {}).items():
+        if name in params and name not in CORE_PARAMETERS and params[name] is not None:
+            try:
+                getattr(validation, fn)(name, params[name])
+            except (TypeError, ValueError) as exc:
+                msg = str(exc) if name in str(exc) else f"{name}: {exc}"
+                raise ValueError(f"{msg} (parameter of notebook {notebook!r})") from None
     return params
 
 
@@ -133,7 +168,8 @@ def split_parameters(params: dict, notebooks: list[Path]) -> dict[Path, dict]:
 
     A parameter that none of ``notebooks`` has is an error (a typo must not pass silently).
     """
-    allowed = {nb: parameters_of(read_notebook(nb)) for nb in notebooks}
+    read = {nb: read_notebook(nb) for nb in notebooks}
+    allowed = {nb: parameters_of(read[nb]) for nb in notebooks}
     for name in params:
         if name not in CORE_PARAMETERS and not any(name in a for a in allowed.values()):
             if len(notebooks) == 1:
@@ -144,7 +180,8 @@ def split_parameters(params: dict, notebooks: list[Path]) -> dict[Path, dict]:
             raise ValueError(f"unknown parameter {name!r}: none of the notebooks "
                              f"{', '.join(nb.stem for nb in notebooks)} has it; their parameters are: "
                              f"{', '.join(names)}")
-    return {nb: check_parameters({k: v for k, v in params.items() if k in CORE_PARAMETERS or k in a}, a, nb.stem)
+    return {nb: check_parameters({k: v for k, v in params.items() if k in CORE_PARAMETERS or k in a}, a, nb.stem,
+                                 parameter_checks(read[nb]))
             for nb, a in allowed.items()}
 
 
@@ -167,8 +204,15 @@ def library_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def run_key(source: str, params: dict) -> str:
-    blob = json.dumps({"source": source, "params": params, "library": library_fingerprint()}, sort_keys=True)
+def compute_threads() -> str:
+    """The torch thread count a chapter computes with (``$GANCOMPANION_THREADS``, default 1): its numbers
+    depend on it, so it is part of a run's key and of its records' provenance."""
+    return os.environ.get("GANCOMPANION_THREADS", "1").strip() or "1"
+
+
+def run_key(source: str, params: dict, threads: str | None = None) -> str:
+    blob = json.dumps({"source": source, "params": params, "library": library_fingerprint(),
+                       "threads": threads or compute_threads()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -227,8 +271,8 @@ def stored_key(path: Path) -> str | None:
 def is_current(target: Path, key: str, root: Path) -> bool:
     """True if ``target`` was written with ``key`` and the claim records it committed are still on disk."""
     meta = stored_metadata(target)
-    if meta.get("key") != key or not isinstance(meta.get("records"), dict):
-        return False
+    if meta.get("key") != key or not isinstance(meta.get("records"), dict) or not meta["records"]:
+        return False  # a run that committed no record is never current (its records may have been lost)
     base = claims_root(root)
     for rel, digest in meta["records"].items():
         p = base / rel
@@ -256,30 +300,164 @@ def _signals_deferred():
 
 
 def _commit_hook(stage: str) -> None:
-    """Called between the steps of a commit; tests replace it to interrupt a commit half-way."""
+    """Called between the steps of a commit; tests replace it to fail or kill a commit half-way."""
+
+
+class CommitFailed(GancompanionError):
+    """A commit could not be completed (no space, a read-only folder): it was rolled back."""
+
+
+OWNER = ".owner.json"  # in a staging folder: the run that owns it (files.owner()), its mtime the heartbeat
+LEASE_S = 600.0  # a staging folder whose owner cannot be judged by PID is gone when its heartbeat is this old
+HEARTBEAT_S = 30.0
+
+
+def project_lock(root: Path) -> files.Lock:
+    """The lock around what runs write outside their own staging folder: commits and clean-ups."""
+    return files.Lock(results_root(root) / ".lock")
+
+
+def _journal_root(root: Path) -> Path:
+    return results_root(root) / ".commit"
+
+
+def _rollback(journal: Path) -> None:
+    """Undo a commit that did not finish: put back every file it replaced or removed, remove what it added."""
+    plan = json.loads((journal / "journal.json").read_text())
+    backup = journal / "backup"
+    for dest in plan["added"]:  # paths that did not exist before the commit
+        Path(dest).unlink(missing_ok=True)
+    for name, dest in plan["replaced"].items():
+        src = backup / name
+        if src.exists():
+            os.replace(src, dest)
+    (journal / "journal.json").unlink()
+    shutil.rmtree(journal, ignore_errors=True)
+
+
+def _recover(root: Path) -> list[str]:
+    """Roll back the commits that a killed process left half-done (call with the project lock held)."""
+    done = []
+    folder = _journal_root(root)
+    for journal in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if (journal / "journal.json").exists():
+            try:
+                _rollback(journal)
+                done.append(journal.name)
+            except (OSError, ValueError, KeyError):
+                pass  # left for the next run; the lock keeps others from committing over it
+        else:  # its commit point had passed: only the backups are left
+            shutil.rmtree(journal, ignore_errors=True)
+    return done
+
+
+def _backup(path: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(path, dest)  # no data is copied: a full disk can still be rolled back
+    except OSError:
+        shutil.copy2(path, dest)
 
 
 def commit(root: Path, notebook: Path, staging: Path, done_tmp: Path, target: Path, records: dict) -> None:
-    """Move the staged records and the executed notebook in, and drop this chapter's stale records.
+    """Move the staged records and the executed notebook in, and drop this chapter's stale records: all of it
+    or nothing.
 
-    The notebook goes last: if the process dies part-way (a kill, not Ctrl-C), the kept notebook is
-    the old one, whose recorded digests no longer match, so the next run re-runs the chapter.
+    Under the project lock, the files the commit replaces or removes are first linked into a journal
+    (``_build/results/.commit/<run>/``); its ``journal.json`` is removed only once everything is in place
+    (the commit point). A commit that fails (no space, a read-only folder) is rolled back at once and
+    raises ``CommitFailed``; one that is killed is rolled back by the next run. Either way the last good
+    notebook and records are what is kept.
     """
     base = claims_root(root)
-    old = set(stored_metadata(target).get("records", {}) or {})
-    with _signals_deferred():
-        for rel in records:
-            files.atomic_copy(staging / rel, base / rel)
-            _commit_hook("record")
+    with project_lock(root), _signals_deferred():
+        _recover(root)
+        if not (staging / OWNER).exists():
+            raise GancompanionError(f"the staging folder of {notebook.stem} ({staging}) was removed while it ran, "
+                                    f"so its claim records are lost; nothing was committed. Run it again.")
+        old = set(stored_metadata(target).get("records", {}) or {})
+        drop = []
         for folder in {(base / rel).parent for rel in records} | {(base / rel).parent for rel in old}:
             for p in folder.glob("*.json"):  # records of this chapter that this run did not write
                 rel = str(p.relative_to(base))
                 if rel not in records and (rel in old or _record_notebook(p) == notebook.stem):
-                    p.unlink(missing_ok=True)
-        os.replace(done_tmp, target)
-        _commit_hook("notebook")
+                    drop.append(rel)
+        journal = _journal_root(root) / staging.name
+        shutil.rmtree(journal, ignore_errors=True)
+        plan = {"added": [], "replaced": {}}
+        marker = failure_path(root, notebook, stored_metadata(done_tmp).get("parameters", {}))
+        touched = [base / rel for rel in [*records, *drop]] + [target, marker]
+        try:
+            for i, dest in enumerate(touched):
+                if dest.exists():
+                    _backup(dest, journal / "backup" / str(i))
+                    plan["replaced"][str(i)] = str(dest)
+                else:
+                    plan["added"].append(str(dest))
+            files.atomic_write_text(journal / "journal.json", json.dumps(plan))
+            _commit_hook("journal")
+            for rel in records:
+                files.atomic_copy(staging / rel, base / rel)
+                _commit_hook("record")
+            for rel in drop:
+                (base / rel).unlink(missing_ok=True)
+                _commit_hook("drop")
+            marker.unlink(missing_ok=True)  # the latest run of this chapter did not fail
+            os.replace(done_tmp, target)
+            _commit_hook("notebook")
+            (journal / "journal.json").unlink()  # the commit point
+        except BaseException as exc:
+            if (journal / "journal.json").exists():
+                _rollback(journal)
+            shutil.rmtree(journal, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise CommitFailed(f"could not commit {notebook.stem} ({exc.strerror or type(exc).__name__}: "
+                                   f"{exc.filename or exc}); nothing of this run was kept and the last good outputs "
+                                   f"are as they were. Free the space or make the folder writable, then run it "
+                                   f"again.") from None
+            raise
+        shutil.rmtree(journal, ignore_errors=True)
         failed_path(target).unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def failure_path(root: Path, notebook: Path, params: dict) -> Path:
+    """Where a failed run of ``notebook`` says so, until a later run of it succeeds: the claims ledger shows
+    that its records are from an earlier run."""
+    return (results_root(root) / "failures" / str(params.get("scale", "smoke")) / f"seed{params.get('seed', 0)}"
+            / f"{Path(notebook).stem}.json")
+
+
+def _note_failure(root: Path, notebook: Path, params: dict, status: str, error: str, kept: Path) -> None:
+    try:
+        files.atomic_write_text(failure_path(root, notebook, params), json.dumps(
+            {"notebook": Path(notebook).stem, "status": status, "error": error[:500], "parameters": params,
+             "threads": compute_threads(), "notebook_kept": str(kept),
+             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, default=str))
+    except OSError:  # a full or read-only folder: the run's own message says what failed
+        pass
+
+
+def provenance(params: dict, defaults: dict, key: str) -> dict:
+    """What made a record: every parameter, those that differ from the chapter's defaults (a knob's
+    default is the scale's setting), the thread count, the device the run used and the run's key."""
+    return {"parameters": params, "differs": {k: v for k, v in params.items() if k not in CORE_PARAMETERS
+                                              and defaults.get(k, object()) != v},
+            "threads": compute_threads(), "device": params.get("device"), "key": key}
+
+
+def _stamp(staging: Path, run: dict) -> None:
+    """Add ``run`` (``provenance``) to every record staged by the chapter."""
+    for p in staging.rglob("*.json"):
+        if p.name == OWNER:
+            continue
+        try:
+            record = json.loads(p.read_text())
+        except ValueError:
+            continue  # not committed as it is; the ledger names it
+        if isinstance(record, dict):
+            record["run"] = run
+            files.atomic_write_text(p, json.dumps(record, indent=1, default=str))
 
 
 def _record_notebook(path: Path) -> str | None:
@@ -382,7 +560,7 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
     from jupyter_core.utils import run_sync
 
     nb = read_notebook(notebook)
-    params = check_parameters(dict(params), parameters_of(nb), notebook.stem)
+    params = check_parameters(dict(params), parameters_of(nb), notebook.stem, parameter_checks(nb))
     if "device" in params:
         params["device"] = resolve_device(params["device"])
     key = run_key(notebook.read_text(), params)
@@ -394,12 +572,12 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
         failed.unlink(missing_ok=True)  # an older failure is not the state of these outputs
         return Outcome(notebook.stem, "skipped", 0.0, target)
 
-    _remove_leftovers(root)
-    tag = f"{notebook.stem}.{params['scale']}.seed{seed}.{os.getpid()}"
-    staging = results_root(root) / ".staging" / tag
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_leftovers(root)
+    run_id = uuid.uuid4().hex[:12]
+    staging = results_root(root) / ".staging" / f"{notebook.stem}.{params['scale']}.seed{seed}.{run_id}"
     staging.mkdir(parents=True)
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.running.ipynb")
+    files.atomic_write_text(staging / OWNER, json.dumps({**files.owner(), "notebook": str(target)}))
+    tmp = target.with_name(f".{target.stem}.{run_id}.running.ipynb")
     env = {"GANCOMPANION_RESULTS": str(results_root(root)), "GANCOMPANION_CLAIMS": str(staging),
            "GANCOMPANION_NOTEBOOK": notebook.stem, "GANCOMPANION_PROGRESS": "0",
            "PYTHONWARNINGS": "ignore::DeprecationWarning"}
@@ -408,11 +586,12 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     km = AsyncKernelManager(kernel_name="python3", transport="ipc")  # ipc: local sockets only
-    km.ip = os.path.join(tempfile.gettempdir(), f"gancompanion-{os.getpid()}-{uuid.uuid4().hex[:8]}")  # one each
+    km.ip = os.path.join(tempfile.gettempdir(), f"{SOCKETS}{_pid_ns()}-{os.getpid()}-{run_id[:8]}")  # one each
     start = time.perf_counter()
     error, status = "", "ran"
+    beat = _Heartbeat(staging / OWNER)
     try:
-        with _KernelInterrupt(km) as guard:
+        with beat, _KernelInterrupt(km) as guard:
             try:
                 papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
                                            cwd=str(notebook.parent), progress_bar=progress, log_output=False,
@@ -429,6 +608,8 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
                 run_sync(km.shutdown_kernel)(now=True)
             except Exception:  # the kernel is gone already
                 pass
+        for sock in Path(km.ip).parent.glob(f"{Path(km.ip).name}-*"):  # ipc sockets the kernel may leave
+            sock.unlink(missing_ok=True)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -444,35 +625,113 @@ def execute(notebook: Path, params: dict, root: Path, *, force: bool = False, pr
                     _mark_interrupted(failed)
                 except Exception:  # stopped while papermill was writing it: keep it as it is
                     pass
+        _note_failure(root, notebook, params, status, error, failed)
         return Outcome(notebook.stem, status, seconds, failed, error, interrupted=status == "interrupted")
 
-    records = {str(p.relative_to(staging)): _sha(p) for p in sorted(staging.rglob("*.json"))}
-    done = nbformat.read(tmp, as_version=4)
-    done.metadata["gancompanion"] = {"key": key, "parameters": params, "source": str(notebook.relative_to(root)),
-                                     "seconds": round(seconds, 1), "records": records}
-    nbformat.write(done, tmp)
-    commit(root, notebook, staging, tmp, target, records)
+    try:
+        if staging.exists():
+            _stamp(staging, provenance(params, parameters_of(nb), key))
+        records = {str(p.relative_to(staging)): _sha(p) for p in sorted(staging.rglob("*.json")) if p.name != OWNER}
+        done = nbformat.read(tmp, as_version=4)
+        done.metadata["gancompanion"] = {"key": key, "parameters": params, "source": str(notebook.relative_to(root)),
+                                         "seconds": round(seconds, 1), "records": records,
+                                         "threads": compute_threads()}
+        nbformat.write(done, tmp)
+        commit(root, notebook, staging, tmp, target, records)
+    except (OSError, GancompanionError) as exc:  # a full or read-only folder: keep the run's notebook aside
+        shutil.rmtree(staging, ignore_errors=True)
+        if tmp.exists():
+            os.replace(tmp, failed)
+        _note_failure(root, notebook, params, "failed", str(exc), failed)
+        if isinstance(exc, GancompanionError):
+            raise
+        raise CommitFailed(f"could not commit {notebook.stem} ({exc.strerror or type(exc).__name__}: "
+                           f"{exc.filename or exc}); nothing of this run was kept and the last good outputs are as "
+                           f"they were (its notebook: {failed}). Free the space or make the folder writable, then "
+                           f"run it again.") from None
     return Outcome(notebook.stem, "ran", seconds, target, interrupted=guard.first is not None)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+SOCKETS = "gancompanion-"  # a run's kernel sockets in the temporary folder: <prefix><PID namespace>-<pid>-<id>-<port>
 
 
-def _remove_leftovers(root: Path) -> None:
-    """Staging folders and partial notebooks of runs whose process is gone (killed, not interrupted)."""
-    staged = list((results_root(root) / ".staging").glob("*.*"))
-    running = list((root / "_build" / "executed").rglob(".*.running.ipynb"))
-    for path in staged + running:
-        pid = path.name.split(".")[-1] if path in staged else path.name.split(".")[-3]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+def _pid_ns() -> str:
+    """This process's PID namespace as digits ("0" where there are none to read)."""
+    return "".join(c for c in files.owner()["pid_ns"] if c.isdigit()) or "0"
+
+
+class _Heartbeat:
+    """Touch ``path`` every ``HEARTBEAT_S`` seconds while a run executes: how other containers and hosts
+    sharing the folder, which cannot see its process, know that its staging folder is in use."""
+
+    def __init__(self, path: Path):
+        self.path, self.done = path, threading.Event()
+
+    def __enter__(self):
+        threading.Thread(target=self._beat, daemon=True).start()
+        return self
+
+    def _beat(self) -> None:
+        while not self.done.wait(HEARTBEAT_S):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
+    def __exit__(self, *exc):
+        self.done.set()
+
+
+def remove_leftovers(root: Path) -> list[Path]:
+    """Staging folders and partial notebooks of runs that are certainly gone (killed, not interrupted), and
+    commits they left half-done (rolled back); returns what was removed.
+
+    A run is gone when its staging folder's owner (``files.owner_gone``) is: its PID no longer runs on this
+    host, boot and PID namespace, or, from any other container or host sharing the folder, its heartbeat is
+    older than ``LEASE_S``. A run of another container is never judged by a PID it cannot see.
+    """
+    removed: list[Path] = []
+    staging_root = results_root(root) / ".staging"
+    with project_lock(root):
+        _recover(root)
+        for folder in sorted(staging_root.glob("*")) if staging_root.is_dir() else []:
+            info, age = files.read_owner(folder / OWNER)
+            if not info:  # no owner file: a run of an older version, or one that died creating it
+                age = min(age, time.time() - folder.stat().st_mtime)
+            if files.owner_gone(info, age, LEASE_S):
+                run_id = folder.name.rsplit(".", 1)[-1]
+                partial = Path(info["notebook"]) if info.get("notebook") else None
+                if partial is not None:
+                    for p in partial.parent.glob(f".{partial.stem}.{run_id}.running.ipynb"):
+                        p.unlink(missing_ok=True)
+                        removed.append(p)
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    for p in (root / "_build" / "executed").rglob(".*.running.ipynb") if (root / "_build" / "executed").is_dir() else []:
+        run_id = p.name.split(".")[-3]
+        if not list(staging_root.glob(f"*.{run_id}")) and time.time() - p.stat().st_mtime > 60:
+            p.unlink(missing_ok=True)  # its staging folder is gone: nobody will commit it
+            removed.append(p)
+    remove_dead_sockets()
+    return removed
+
+
+def remove_dead_sockets(pids=None) -> list[Path]:
+    """Kernel sockets in the temporary folder left by killed runs of this PID namespace (their PID is gone),
+    or, with ``pids``, by these processes (a pool's dead workers). Another namespace's are never judged."""
+    ns, removed = _pid_ns(), []
+    for sock in Path(tempfile.gettempdir()).glob(f"{SOCKETS}{ns}-*-*-*"):
+        pid = sock.name[len(SOCKETS):].split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        if (int(pid) in pids) if pids is not None else (ns != "0" and not files._pid_alive(int(pid))):
+            try:
+                if not sock.is_dir():
+                    sock.unlink()
+                    removed.append(sock)
+            except OSError:
+                pass
+    return removed
 
 
 def _interrupted(outcomes: list[Outcome]) -> Interrupted:
@@ -489,10 +748,16 @@ def _note_sigint(signum, frame) -> None:
     _sigint_noted.set()
 
 
+def _sigterm_as_sigint(signum, frame) -> None:
+    os.kill(os.getpid(), signal.SIGINT)  # whatever SIGINT does now (``_KernelInterrupt`` or ``_note_sigint``)
+
+
 def _note_sigint_in_worker() -> None:
     """A pool worker's SIGINT handler outside ``_KernelInterrupt``: note it, so that a chapter starting
-    afterwards is interrupted at once (the parent stops the run; a worker never raises on its own)."""
+    afterwards is interrupted at once (the parent stops the run; a worker never raises on its own).
+    SIGTERM to the process group (a cancelled CI job) does the same, instead of killing the worker."""
     signal.signal(signal.SIGINT, _note_sigint)
+    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
 
 
 def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, force: bool = False,

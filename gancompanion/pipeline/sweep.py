@@ -5,8 +5,8 @@ parameter values). Each run is one papermill execution (``runner.execute``) in a
 whichever machine runs it; the executed notebook and its claim records come back as bytes and are
 written here, atomically, as one file ``_build/sweeps/runs/<scale>/<device>/<chapter>/<run>.ipynb``
 (the records ride in its metadata, so a notebook and its verdicts never disagree). A failed run is
-kept as ``<run>.failed.ipynb`` and does not stop the others; re-running the sweep skips the runs
-whose notebook is current. The grid's verdicts go into one tidy table, one row per run and claim
+kept as ``<run>.failed.ipynb`` and does not stop the others, nor does a dead worker (its runs are run
+again); re-running the sweep skips the runs whose notebook is current. The grid's verdicts go into one tidy table, one row per run and claim
 (``_build/sweeps/<name>.csv``, or ``.parquet``), that ``pandas.read_csv`` loads.
 
 The work goes to any ``concurrent.futures.Executor``: a local ``ProcessPoolExecutor`` by default,
@@ -18,17 +18,20 @@ worker resource ``GPU=1``. Dask is an optional dependency (``pip install gancomp
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
 import re
+import shutil
 import socket
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,17 +153,19 @@ def grid(notebooks: list[Path], *, scale: str, device: str = "auto", seeds=(0,),
     runner.split_parameters(first, notebooks)  # an unknown name stops here, naming it
     runs = []
     for nb in notebooks:
-        allowed = runner.parameters_of(runner.read_notebook(nb))
+        source = runner.read_notebook(nb)
+        allowed, checks = runner.parameters_of(source), runner.parameter_checks(source)
         mine = {n: v for n, v in values.items() if n in allowed}
         for seed in seeds:
             for combo in itertools.product(*mine.values()):
                 params = {"scale": scale, "device": device, "seed": seed, **dict(zip(mine, combo))}
-                runs.append(Run(nb, runner.check_parameters(params, allowed, nb.stem)))
+                runs.append(Run(nb, runner.check_parameters(params, allowed, nb.stem, checks)))
     return runs
 
 
 # --- one run, on whichever machine executes it ----------------------------------------------------
 
+SCRATCH = "gancompanion-run-"  # a run's scratch project in the temporary folder: <prefix><PID namespace>-<pid>-<random>
 _ONE_AT_A_TIME = threading.Lock()  # runner.execute sets environment variables: one run per process at a time
 
 
@@ -185,9 +190,12 @@ def execute_run(task: dict) -> dict:
            "ran_device": ""}
     with _ONE_AT_A_TIME:
         out["started"] = time.time()
+        if task.get("started"):  # the local pool's note that this run started, and in which process
+            Path(task["started"]).write_text(str(os.getpid()))
         try:
             out["library"] = runner.library_fingerprint()  # compared with the submitting side's by cmd_sweep
-            with tempfile.TemporaryDirectory(prefix="gancompanion-run-") as tmp:
+            clean_dead_scratch()
+            with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{runner._pid_ns()}-{os.getpid()}-") as tmp:
                 root = Path(tmp)
                 (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
                 nb = root / "notebooks" / f"{task['chapter']}.md"
@@ -276,16 +284,22 @@ def _lost(root: Path, run: Run, key: str, exc: BaseException, submitted: float) 
     """A run whose task raised instead of returning: its worker died (Dask: KilledWorker) or the pool broke."""
     name = type(exc).__name__
     hint = {"KilledWorker": "the worker running it died (killed, out of memory or lost)",
-            "BrokenProcessPool": "a process of the local pool died; the runs it had not finished are failed too"}
+            "BrokenProcessPool": f"the local pool's process running it died, {MAX_ATTEMPTS} times (killed or out of "
+                                 f"memory); the other runs went on"}
     error = f"{name}: {exc}" + (f" ({hint[name]})" if name in hint else "")
     return _store(root, run, key, {"status": "failed", "error": error[:2000]}, submitted)
 
 
 def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, jobs: int = 1,
-              threads: int | None = None, force: bool = False, progress: bool = True) -> list[RunResult]:
+              threads: int | None = None, force: bool = False, progress: bool = True,
+              auto_device: str | None = None) -> list[RunResult]:
     """Execute ``runs`` on ``executor`` (default: a local pool of ``jobs`` processes), skipping current ones.
 
-    Every result is written as it comes back; a failed run is kept and reported and the others go on.
+    Every result is written as it comes back; a failed run is kept and reported and the others go on. On
+    the local pool, the runs a dead worker took along are run again (one at a time from then on), and a run
+    whose process dies ``MAX_ATTEMPTS`` times is reported failed alone. A run at device ``auto`` is current
+    only if it ran on the device ``auto`` means where it would run now: here on the local pool, else
+    ``auto_device`` (``dask_auto_device``), and never when that is unknown.
     ``threads``: BLAS/OpenMP threads of each run (default: the local cores shared among ``jobs``; unset on
     a given executor, whose workers decide). Ctrl-C cancels the runs not started and raises ``Interrupted``.
     """
@@ -297,7 +311,9 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         source = run.notebook.read_text()
         key = runner.run_key(source, run.params)
         meta = _stored(run.path(root))
-        if not force and meta.get("key") == key and meta.get("status") == "ran":
+        same_device = run.params["device"] != "auto" or meta.get("ran_device") == (
+            auto_device if executor is not None else runner.resolve_device("auto"))
+        if not force and meta.get("key") == key and meta.get("status") == "ran" and same_device:
             runner.failed_path(run.path(root)).unlink(missing_ok=True)
             results[i] = RunResult(run, "skipped", run.path(root), meta.get("records", []),
                                    worker=meta.get("worker", ""), library=meta.get("library", ""),
@@ -308,25 +324,57 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
     if own:
         for device in {r.params["device"] for _, r, _, _ in todo}:
             runner.resolve_device(device)  # 'cuda' without a GPU stops here, before anything runs
-        executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
         threads = threads or max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
-    futures = {}
+    notes = Path(tempfile.mkdtemp(prefix="gancompanion-sweep-")) if own else None
+    attempts = {i: 0 for i, _, _, _ in todo}
+    failures, cancelled, workers, pending = 0, 0, min(jobs, len(todo)) if todo else 1, list(todo)
+    futures: dict = {}
     try:
-        for i, run, key, source in todo:
-            task = {"chapter": run.chapter, "source": source, "params": dict(run.params), "threads": threads}
-            futures[executor.submit(execute_run, task)] = (i, run, key, time.time())
-        failures = 0
         with bar(total=len(runs), initial=len(runs) - len(todo), desc=f"sweep ({len(runs)} runs)", enabled=progress,
                  unit="run", leave=True) as pbar:
-            for f in as_completed(futures):
-                i, run, key, submitted = futures[f]
-                try:
-                    results[i] = _store(root, run, key, f.result(), submitted)
-                except Exception as exc:
-                    results[i] = _lost(root, run, key, exc, submitted)
-                failures += results[i].status == "failed"
-                pbar.update(1)
-                pbar.set_postfix(failed=failures, refresh=False)
+            while pending:
+                if own:
+                    executor = ProcessPoolExecutor(max_workers=workers)
+                futures = {}
+                for i, run, key, source in pending:
+                    task = {"chapter": run.chapter, "source": source, "params": dict(run.params), "threads": threads,
+                            "started": str(notes / str(i)) if own else None}
+                    futures[executor.submit(execute_run, task)] = (i, run, key, source, time.time())
+                pending, broken, suspects = [], False, set()
+                for f in as_completed(futures):
+                    i, run, key, source, submitted = futures[f]
+                    try:
+                        results[i] = _store(root, run, key, f.result(), submitted)
+                    except BrokenProcessPool as exc:  # a worker of the local pool died: retry what it took along
+                        broken = True
+                        note = notes / str(i)
+                        if note.exists():  # a run that had not started is not to blame
+                            attempts[i] += 1
+                            suspects.add(note.read_text())
+                            note.unlink()
+                        if attempts[i] < MAX_ATTEMPTS:
+                            pending.append((i, run, key, source))
+                            continue
+                        results[i] = _lost(root, run, key, exc, submitted)
+                    except CancelledError:  # not run: the scheduler was lost (Dask cancels every task)
+                        cancelled += 1
+                        continue
+                    except Exception as exc:
+                        results[i] = _lost(root, run, key, exc, submitted)
+                    failures += results[i].status == "failed"
+                    pbar.update(1)
+                    pbar.set_postfix(failed=failures, refresh=False)
+                if own:
+                    executor.shutdown(wait=True, cancel_futures=True)
+                if broken:
+                    _clean_after_dead_workers(notes, suspects)
+                    workers = 1  # from now on one run at a time: a run that kills its worker is found alone
+                    pending.sort()
+        if cancelled:
+            done = sum(r.status != "failed" for r in results.values())
+            raise SweepError(f"the runs' scheduler was lost (stopped, killed or unreachable) with {cancelled} of "
+                             f"{len(runs)} runs not done; the {done} done are kept. Start the scheduler and its "
+                             f"workers again, then run the same command (finished runs are skipped)")
     except KeyboardInterrupt:
         for f in futures:
             f.cancel()
@@ -334,9 +382,48 @@ def run_sweep(runs: list[Run], root: Path, *, executor: Executor | None = None, 
         raise runner.Interrupted(f"sweep interrupted: {done} of {len(runs)} runs are done and kept; run the same "
                                  f"command again to resume (finished runs are skipped)") from None
     finally:
-        if own:
+        if own and executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        if notes is not None:
+            _clean_after_dead_workers(notes)
+            shutil.rmtree(notes, ignore_errors=True)
+        clean_dead_scratch()
     return [results[i] for i in sorted(results)]
+
+
+MAX_ATTEMPTS = 2  # a run of the local pool whose process dies this many times is reported failed
+
+
+def _clean_after_dead_workers(notes: Path, pids=()) -> None:
+    """Remove what the local pool's dead workers left in the temporary folder: their runs' scratch projects
+    and kernel sockets (of ``pids`` and of the processes named in the started notes, once they no longer
+    run)."""
+    dead = set()
+    for note in [*notes.glob("*"), *pids]:
+        try:
+            pid = int(note.read_text() if isinstance(note, Path) else note)
+        except (OSError, ValueError):
+            continue
+        if not files._pid_alive(pid):
+            dead.add(pid)
+            if isinstance(note, Path):
+                note.unlink(missing_ok=True)
+    for pid in dead:
+        for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{runner._pid_ns()}-{pid}-*"):
+            shutil.rmtree(scratch, ignore_errors=True)
+    if dead:
+        runner.remove_dead_sockets(dead)
+
+
+def clean_dead_scratch() -> None:
+    """Remove the scratch projects and kernel sockets that killed runs of this PID namespace left in the
+    temporary folder (a killed Dask worker's, a killed sweep's); another namespace's are never judged."""
+    ns = runner._pid_ns()
+    for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH}{ns}-*-*") if ns != "0" else []:
+        pid = scratch.name[len(SCRATCH):].split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not files._pid_alive(int(pid)):
+            shutil.rmtree(scratch, ignore_errors=True)
+    runner.remove_dead_sockets()
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -381,6 +468,38 @@ def table(results: list[RunResult], root: Path | None = None):
     return pd.DataFrame(rows, columns=list(COLUMNS) + [cols[n] for n in names] + list(RUN_COLUMNS))
 
 
+RUN_KEY = ("chapter", "scale", "device", "run")  # one run of a table
+
+
+def merge_into(path: Path, new):
+    """``new`` with the rows of the table at ``path`` that are of other runs: a sweep over other seeds or
+    values adds to the table, one over the same runs replaces their rows. An unreadable old table is moved
+    aside (``<name>.unreadable``) and named."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        return new
+    try:
+        old = load_table(path)
+        missing = [c for c in RUN_KEY if c not in old.columns]
+        if missing:
+            raise ValueError(f"it has no column {', '.join(missing)}")
+    except Exception as exc:
+        aside = path.with_name(path.name + ".unreadable")
+        os.replace(path, aside)
+        print(f"warning: the table {path} could not be read ({type(exc).__name__}: {str(exc)[:100]}); it was "
+              f"moved to {aside} and a new one started")
+        return new
+    mine = set(map(tuple, new[list(RUN_KEY)].astype(str).values))
+    keep = old[[tuple(r) not in mine for r in old[list(RUN_KEY)].astype(str).values]]
+    params = [c for c in [*new.columns, *old.columns] if c not in COLUMNS + RUN_COLUMNS]
+    columns = list(COLUMNS) + list(dict.fromkeys(params)) + list(RUN_COLUMNS)
+    merged = pd.concat([keep, new], ignore_index=True) if len(keep) else new
+    return merged.reindex(columns=columns).sort_values(["chapter", "scale", "device", "seed", "run"], kind="stable",
+                                                       ignore_index=True)
+
+
 def write_table(df, path: Path) -> Path:
     """Write ``df`` atomically as CSV or Parquet (by the file's suffix)."""
     path = Path(path)
@@ -391,6 +510,22 @@ def write_table(df, path: Path) -> Path:
         except ImportError as exc:
             raise SweepError(f"writing {path.name} needs pyarrow or fastparquet ({exc}); use a .csv table") from None
     return files.atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+
+
+def check_writable(path: Path, what: str) -> Path:
+    """Refuse, before any run, a table path that cannot be written: a folder in its place, a file or a
+    read-only folder on its way (``what`` names the option)."""
+    path = Path(path).absolute()
+    if path.is_dir():
+        raise SweepError(f"{what} {path} is a folder; give a file name ending in .csv or .parquet")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SweepError(f"{what} {path}: {folder} is a file, not a folder; choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SweepError(f"{what} {path}: {folder} cannot be written (read-only); choose another path")
+    return path
 
 
 def load_table(path: Path):
@@ -480,6 +615,35 @@ def dask_executor(client, runs: list[Run]):
     return client.get_executor(pure=False)
 
 
+def dask_auto_device(client) -> str | None:
+    """The device ``auto`` resolves to on the cluster's workers, if they all agree (else None)."""
+    from ..device import pick_device
+
+    try:
+        found = set(client.run(lambda: str(pick_device("auto"))).values())
+    except Exception:
+        return None
+    return found.pop() if len(found) == 1 else None
+
+
+class _QuietDask:
+    """Mute Dask's client log while a sweep runs: a lost scheduler is reported in one line, not in the
+    client's tracebacks of its reconnection attempts."""
+
+    def __enter__(self):
+        import logging
+
+        self.logs = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.utils")]
+        self.levels = [log.level for log in self.logs]
+        for log in self.logs:
+            log.setLevel(logging.CRITICAL + 1)
+        return self
+
+    def __exit__(self, *exc):
+        for log, level in zip(self.logs, self.levels):
+            log.setLevel(level)
+
+
 def _check_workers(client, runs: list[Run]) -> None:
     """Warn when no connected worker can take the runs yet (they wait in the scheduler's queue)."""
     workers = client.scheduler_info().get("workers", {})
@@ -510,7 +674,8 @@ def add_parser(sub):
     """The ``sweep`` subcommand of ``gancompanion`` (``sub``: the subparsers of ``cli.parser``)."""
     p = sub.add_parser("sweep", help="run chapters over a grid of seeds and parameters (local pool or Dask)")
     p.add_argument("notebooks", nargs="+", help="chapters (name, stem or number)")
-    p.add_argument("--seeds", default="0", help="seeds: a list and/or ranges, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--seeds", nargs="+", default=["0"], metavar="SEEDS",
+                   help="seeds and ranges, e.g. 0 1 2, 0,1,2 or 0-4 (as in run; default 0)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "V1,V2,..."),
                    help="a notebook parameter and its values, e.g. -p noise_scale 0.1,0.25 (repeatable)")
     p.add_argument("--scale", choices=SCALES, default="smoke", help="experiment sizes (default smoke)")
@@ -540,24 +705,32 @@ def cmd_sweep(args) -> int:
         if name in values:
             raise ValueError(f"parameter {name!r} is given twice; list all its values once: -p {name} V1,V2,...")
         values[name] = parse_values(name, text)
-    runs = grid(notebooks, scale=args.scale, device=args.device, seeds=parse_seeds(args.seeds), values=values)
+    from .cli import seed_list
+
+    runs = grid(notebooks, scale=args.scale, device=args.device, seeds=seed_list(args.seeds), values=values)
     name = args.name or "+".join(nb.stem.split("_")[0] for nb in notebooks) + f"-{args.scale}"
     path = Path(args.table) if args.table else sweeps_root(root) / f"{name}.csv"
     choose("table format", path.suffix, FORMATS)
+    check_writable(path, "--table")
     client = connect(args.cluster, args.connect_timeout) if args.cluster else None
     start = time.perf_counter()
+    quiet = _QuietDask() if client is not None else contextlib.nullcontext()
     try:
         executor = dask_executor(client, runs) if client is not None else None
         where = f"the Dask scheduler at {args.cluster}" if client is not None else f"a local pool of {args.jobs}"
         print(f"sweep: {len(runs)} runs ({len(notebooks)} chapter(s) x seeds x parameters) on {where}")
         if client is not None:
             _check_workers(client, runs)
-        results = run_sweep(runs, root, executor=executor, jobs=args.jobs, threads=args.threads, force=args.force,
-                            progress=not args.quiet)
+        auto = dask_auto_device(client) if client is not None and args.device == "auto" else None
+        with quiet:
+            results = run_sweep(runs, root, executor=executor, jobs=args.jobs, threads=args.threads,
+                                force=args.force, progress=not args.quiet, auto_device=auto)
     finally:
         if client is not None:
-            client.close()
-    write_table(table(results, root), path)
+            with _QuietDask():
+                client.close(timeout=2)
+    with files.Lock(path.with_name(f".{path.name}.lock")):  # two sweeps writing one table: one after the other
+        write_table(merge_into(path, table(results, root)), path)
     mine = runner.library_fingerprint()
     other = [r for r in results if r.status == "ran" and r.library and r.library != mine]
     if other:

@@ -37,6 +37,8 @@ class WeightClip(Part):
     def __init__(self, c=0.01):
         if isinstance(c, (int, float)):
             self.c = nonnegative("c", c)
+        elif isinstance(c, (str, bytes)) or not hasattr(c, "__iter__"):
+            raise ValueError(f"c must be a number >= 0 or a non-empty sequence of them (one per run), got {c!r}")
         else:
             self.c = tuple(nonnegative("c", v) for v in c)
             if not self.c:

@@ -35,6 +35,10 @@ class SeedBatchedLinear(nn.Module):
         self.bias = nn.Parameter(bias.unsqueeze(1))  # (S, 1, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s, i, _ = self.weight.shape
+        if x.ndim != 3 or x.shape[0] != s or x.shape[2] != i:
+            raise ValueError(f"a seed-batched layer takes inputs shaped (runs, batch, {i}) with runs = {s}, got "
+                             f"{tuple(x.shape)}; a latent needs its runs axis first (z[None] for one run)")
         return torch.baddbmm(self.bias, x, self.weight)  # (S, B, out)
 
     def extra_repr(self) -> str:
@@ -74,6 +78,11 @@ class MLP(nn.Sequential):
         choose("activation", activation, ACTIVATIONS)
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output size, got {sizes!r}")
+        for size in sizes:
+            try:
+                positive_int("sizes", size)
+            except ValueError:
+                raise ValueError(f"sizes must be layer widths, integers >= 1, got {list(sizes)!r}") from None
         seeds = list(seeds)
         if not seeds:
             raise ValueError("seeds must name at least one seed")

@@ -59,9 +59,15 @@ class TrainConfig:
         positive_int("log_every", self.log_every)
         for name in ("lr_d", "lr_g"):
             lr = getattr(self, name)
+            if isinstance(lr, bool) or not isinstance(lr, (int, float, tuple, list)):
+                raise ValueError(f"{name} must be a number >= 0 or a non-empty sequence of them (one per run), "
+                                 f"got {lr!r}")
             if isinstance(lr, (int, float)):
                 nonnegative(name, lr)
             else:
+                if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in lr):
+                    raise ValueError(f"{name} must be a number >= 0 or a non-empty sequence of them (one per run), "
+                                     f"got {lr!r}")
                 lr = tuple(nonnegative(name, float(v)) for v in lr)
                 if not lr:
                     raise ValueError(f"{name} must be a number >= 0 or a non-empty sequence of them (one per run)")
@@ -303,6 +309,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     Returns:
         TrainResult with the history DataFrame, the hooks' records, and the runs that diverged.
     """
+    checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
     allocator.keep_freed_memory()  # a step's freed activations stay for the next step (no page faults)
     objective = get_objective(objective)
     parts = [*d_terms, *g_terms, *constraints]
@@ -373,7 +380,8 @@ class _Run:
         self.start = 0
         self.path = Path(checkpoint) if checkpoint is not None else None
         self.signature = {**cfg.to_dict(), "parts": describe(signature) if self.path is not None else None,
-                          "runs": list(getattr(streams, "seeds", [getattr(streams, "seed", None)]))}
+                          "runs": list(getattr(streams, "seeds", [getattr(streams, "seed", None)])),
+                          "data": data_signature(streams), "networks": network_signature(g=g, d=d)}
         if self.path is not None and self.path.exists():
             self.load()
 
@@ -408,8 +416,13 @@ class _Run:
                           **state}, self.path)
 
     def load(self) -> None:
-        state = torch.load(self.path, map_location=self.streams.device, weights_only=False)
-        mismatch = _config_mismatch(state["config"], self.signature)
+        try:
+            state = torch.load(self.path, map_location=self.streams.device, weights_only=False)
+            stored = state["config"]
+        except Exception as exc:  # truncated, not a checkpoint, or from an unrelated program
+            raise ValueError(f"checkpoint {str(self.path)!r} cannot be read ({type(exc).__name__}: {exc}); "
+                             f"delete it or choose another checkpoint path") from None
+        mismatch = _config_mismatch(stored, self.signature)
         if mismatch:
             raise ValueError(f"checkpoint {str(self.path)!r} was written by a different run ("
                              + "; ".join(mismatch) + "); delete it or choose another checkpoint path")
@@ -422,9 +435,53 @@ class _Run:
             self.records[name] = state["records"].get(name, {})
 
 
-def _config_mismatch(stored: dict, current: dict) -> list[str]:
-    keys = sorted(set(stored) | set(current))
-    return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in keys if stored.get(k) != current.get(k)]
+def _config_mismatch(stored: dict, current: dict, prefix: str = "") -> list[str]:
+    """What differs between two signatures, ``name: old -> new`` (nested dicts by their differing keys)."""
+    out = []
+    for k in sorted(set(stored) | set(current)):
+        a, b = stored.get(k), current.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _config_mismatch(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} -> {b!r}")
+    return out
+
+
+def _digest(x: torch.Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(x.detach().to("cpu", torch.float64).contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def data_signature(streams) -> dict:
+    """What a checkpoint's data stream was: its kind, batch size, latent size and a fingerprint of the data
+    (a toy distribution: its class and settings, tensors by digest; a dataset: its shape and up to 4096 evenly
+    spaced samples). A resume on other data would train on a mix of two streams."""
+    sig = {"streams": type(streams).__name__, "batch_size": getattr(streams, "batch_size", None),
+           "latent_dim": getattr(streams, "latent_dim", None)}
+    dist, data = getattr(streams, "dist", None), getattr(streams, "data", None)
+    if dist is not None:
+        sig["dataset"] = _describe_data(dist)
+    elif isinstance(data, torch.Tensor):
+        step = max(1, len(data) // 4096)
+        sig["dataset"] = f"{tuple(data.shape)}:{data.dtype}:{_digest(data[::step])}"
+    return sig
+
+
+def _describe_data(obj) -> str:
+    """A distribution as its class and fields (a tensor by its digest, a nested distribution likewise)."""
+    if isinstance(obj, torch.Tensor):
+        return f"tensor{tuple(obj.shape)}:{_digest(obj)}"
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = ", ".join(f"{f.name}={_describe_data(getattr(obj, f.name))}" for f in dataclasses.fields(obj))
+        return f"{type(obj).__name__}({fields})"
+    return repr(obj)
+
+
+def network_signature(**modules) -> dict:
+    """Each network's class and the shapes of its parameters and buffers (its architecture)."""
+    return {name: f"{type(m).__name__}(" + ", ".join(f"{k}={tuple(v.shape)}" for k, v in m.state_dict().items())
+            + ")" for name, m in modules.items()}
 
 
 def _history(logs: list[tuple[int, dict[str, torch.Tensor]]], streams) -> pd.DataFrame:

@@ -41,3 +41,17 @@ def test_unequal_mass_names_the_parameters():
         transport.earth_movers([1.0], [-1.0, 2.0], [0], [0, 1])
     with pytest.raises(ValueError, match="x_q must hold 2"):
         transport.earth_movers([1.0], [0.5, 0.5], [0], [0, 1, 2])
+
+
+def test_negative_or_non_finite_ground_costs_are_refused():
+    with pytest.raises(ValueError, match="distances must be finite and >= 0"):
+        transport.earth_movers([1.0], [1.0], None, distances=[[-1.0]])
+    with pytest.raises(ValueError, match="distances must be finite and >= 0"):
+        transport.earth_movers([1.0], [1.0], None, distances=[[np.nan]])
+
+
+def test_wasserstein_1d_names_zero_mass_and_a_length_mismatch():
+    with pytest.raises(ValueError, match="p must have a positive total mass"):
+        transport.wasserstein_1d([0.0, 1.0], [0.0, 0.0], [0.5], [1.0])
+    with pytest.raises(ValueError, match="x_q and q must have the same length"):
+        transport.wasserstein_1d([0.0, 1.0], [0.5, 0.5], [0.5, 2.0], [1.0])

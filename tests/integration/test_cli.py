@@ -166,3 +166,75 @@ def test_run_with_several_seeds_runs_every_chapter_once_per_seed(monkeypatch, ca
     assert calls == [(stems, 0), (stems, 2), (stems, 1)]  # each seed once, in the order given
     assert cli.main(["run", "--seed", "1", "--seeds", "2"]) == 2  # one or the other
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# --- inputs are checked before any work starts ------------------------------------------------------------
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    """Fail the test if a chapter would execute (every check below must stop before)."""
+    from gancompanion.pipeline import runner, sweep
+
+    def refuse(*a, **k):
+        raise AssertionError("a chapter started although its input was bad")
+
+    monkeypatch.setattr(runner, "execute", refuse)
+    monkeypatch.setattr(sweep, "execute_run", refuse)
+
+
+@pytest.mark.parametrize("value", ["fast", "nan", "inf", "-0.5"])
+def test_a_bad_value_of_a_chapter_s_knob_is_named_before_it_runs(value, nothing_runs, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert cli.main(["run", "01", "--quiet", "-p", "noise_scale", value]) == 2
+    err = capsys.readouterr().err
+    assert "noise_scale must be a number >= 0" in err and "01_perfect_discriminator" in err, err
+    assert cli.main(["sweep", "01", "--quiet", "-p", "noise_scale", f"0.1,{value}"]) == 2
+    assert "noise_scale must be a number >= 0" in capsys.readouterr().err
+
+
+def test_a_parameter_given_twice_is_refused(tmp_path, monkeypatch, nothing_runs, capsys):
+    monkeypatch.chdir(make_project(tmp_path))
+    assert cli.main(["run", "--quiet", "-p", "gen", "1", "-p", "gen", "2"]) == 2
+    assert "parameter 'gen' is given twice" in capsys.readouterr().err
+    assert not (tmp_path / "_build").exists()
+
+
+@pytest.mark.parametrize("argv", [["--seed", str(2**64)], ["--seeds", "0", str(2**63)], ["--seeds", "nan"]])
+def test_a_seed_torch_cannot_take_is_refused_on_the_command_line(tmp_path, monkeypatch, nothing_runs, capsys, argv):
+    monkeypatch.chdir(make_project(tmp_path))
+    assert cli.main(["run", "--quiet", *argv]) == 2
+    assert re.search(r"seed(s)? must be", capsys.readouterr().err)
+    assert not (tmp_path / "_build").exists()
+
+
+@pytest.mark.parametrize("words, seeds", [(["0", "1", "2"], [0, 1, 2]), (["0,1,2"], [0, 1, 2]), (["0-2"], [0, 1, 2]),
+                                          (["3", "0-1,5"], [3, 0, 1, 5]), (["1", "1"], [1])])
+def test_run_and_sweep_spell_seeds_the_same_way(tmp_path, monkeypatch, words, seeds):
+    from gancompanion.pipeline import runner, sweep
+
+    monkeypatch.chdir(make_project(tmp_path))
+    calls = []
+    monkeypatch.setattr(runner, "run_all", lambda nbs, params, root, **kw: calls.append(params["seed"]) or [])
+    assert cli.main(["run", "--quiet", "--seeds", *words]) == 0
+    assert calls == seeds
+    grids = []
+
+    def grid(*a, **k):
+        grids.append(k["seeds"])
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(sweep, "grid", grid)
+    assert cli.main(["sweep", "01", "--quiet", "--seeds", *words]) == 2
+    assert grids == [seeds]
+
+
+def test_a_table_path_that_cannot_be_written_stops_the_sweep_before_any_run(tmp_path, monkeypatch, nothing_runs,
+                                                                            capsys):
+    monkeypatch.chdir(make_project(tmp_path))
+    (tmp_path / "a-file").write_text("")
+    assert cli.main(["sweep", "01", "--quiet", "--table", str(tmp_path / "a-file" / "t.csv")]) == 2
+    assert "--table" in capsys.readouterr().err
+    (tmp_path / "folder.csv").mkdir()
+    assert cli.main(["sweep", "01", "--quiet", "--table", str(tmp_path / "folder.csv")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert not (tmp_path / "_build").exists()

@@ -181,7 +181,7 @@ def test_an_interrupt_during_the_commit_waits_for_it(project, monkeypatch):
     monkeypatch.setattr(runner, "_commit_hook", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         runner.run_all(nb, {"scale": "smoke", "device": "cpu", "gen": 2}, project, progress=False)
-    assert calls == ["record", "record", "notebook"]  # the commit went to its end
+    assert calls == ["journal", "record", "record", "notebook"]  # the commit went to its end
     got = ledger(project)
     assert {r["gen"] for r in got.values()} == {2}
     executed = json.loads((project / "_build" / "executed" / "smoke" / "01_test.ipynb").read_text())
@@ -207,3 +207,59 @@ def test_an_interrupt_during_the_commit_stops_whatever_handler_was_there(project
     finally:
         signal.signal(signal.SIGINT, old)
     assert {r["gen"] for r in ledger(project).values()} == {2}
+
+
+def our_sockets(pid: int) -> list:
+    import tempfile
+    from pathlib import Path
+
+    return sorted(Path(tempfile.gettempdir()).glob(f"{runner.SOCKETS}*-{pid}-*"))
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["kill PID", "kill the process group"])
+def test_sigterm_stops_like_ctrl_c_keeps_the_partial_notebook_and_leaves_no_sockets(project, to_group):
+    runner.run_all(runner.chapters(project), {"scale": "smoke", "device": "cpu", "gen": 1}, project, progress=False)
+    before = snapshot(project)
+    marker = project / "_build" / "waiting"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANCOMPANION_")}
+    proc = subprocess.Popen([sys.executable, "-m", "gancompanion", "run", "--quiet", "--device", "cpu", "--jobs",
+                             "2" if to_group else "1", "-p", "gen", "2", "-p", "wait", "True"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    if to_group:
+        os.killpg(proc.pid, signal.SIGTERM)  # a cancelled CI job
+    else:
+        proc.send_signal(signal.SIGTERM)  # kill PID, timeout
+    out, err = proc.communicate(timeout=60)
+    lines = our_lines(err)
+    assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("gancompanion: interrupted"), err
+    assert "Traceback" not in err
+    assert (project / "_build" / "executed" / "smoke" / "01_test.failed.ipynb").exists()
+    after = snapshot(project)
+    assert after["ledger"] == before["ledger"] and after["notebooks"] == before["notebooks"]
+    assert not list((project / "_build").rglob(".*.running.ipynb"))
+    assert not list((project / "_build" / "results" / ".staging").glob("*"))
+    assert our_sockets(proc.pid) == []
+
+
+def test_the_sockets_and_leftovers_of_a_killed_run_are_removed_by_the_next(project):
+    marker = project / "_build" / "waiting"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANCOMPANION_")}
+    proc = subprocess.Popen([sys.executable, "-m", "gancompanion", "run", "--quiet", "--device", "cpu", "-p", "wait",
+                             "True"], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    assert our_sockets(proc.pid)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its kernel: nothing of theirs cleans up
+    proc.communicate(timeout=30)
+    assert our_sockets(proc.pid) and list((project / "_build" / "results" / ".staging").glob("*"))
+    runner.run_all([runner.chapters(project)[1]], {"scale": "smoke", "device": "cpu"}, project, progress=False)
+    assert our_sockets(proc.pid) == []
+    assert not list((project / "_build" / "results" / ".staging").glob("*"))
+    assert not list((project / "_build").rglob(".*.running.ipynb"))

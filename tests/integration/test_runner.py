@@ -203,20 +203,6 @@ def test_each_seed_has_its_own_notebook_and_records(project):
     assert run(project, seed=0, gen=1)[0].status == "skipped"
 
 
-def test_leftovers_of_a_killed_run_are_removed(project):
-    import subprocess
-
-    gone = subprocess.Popen(["true"])
-    gone.wait()  # a process id that no longer runs
-    staging = project / "_build" / "results" / ".staging" / f"01_test.smoke.seed0.{gone.pid}"
-    partial = project / "_build" / "executed" / "smoke" / f".01_test.{gone.pid}.running.ipynb"
-    staging.mkdir(parents=True)
-    partial.parent.mkdir(parents=True)
-    partial.write_text("{")
-    run(project)
-    assert not staging.exists() and not partial.exists()
-
-
 def test_a_stale_failed_notebook_goes_when_the_kept_one_is_current(project):
     run(project)
     [failed] = run(project, fail=True)

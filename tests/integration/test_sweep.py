@@ -34,6 +34,7 @@ seed = 0
 noise = 0.5
 fail = False
 die_once = ""
+die_always = ""
 ```
 
 ```{{code-cell}} ipython3
@@ -44,6 +45,11 @@ files = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(files)
 if die_once and not os.path.exists(die_once):  # the process that runs this notebook dies, once
     pathlib.Path(die_once).write_text(str(os.getppid()))
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(60)
+if die_always:  # the process that runs this notebook dies, every time (its PID noted in the file)
+    with open(die_always, "a") as f:
+        f.write(f"{{os.getppid()}}\\n")
     os.kill(os.getppid(), signal.SIGKILL)
     time.sleep(60)
 line = f"CLAIM test.a: PASS noise {{noise}} seed {{seed}}"
@@ -120,7 +126,7 @@ def test_seeds_parse_as_lists_and_ranges():
 
 @pytest.mark.parametrize("argv, match", [
     (["-p", "steps", "1,2"], "unknown parameter 'steps' for notebook '01_test'; its parameters are: "
-                             "device, die_once, fail, noise, scale, seed"),
+                             "device, die_always, die_once, fail, noise, scale, seed"),
     (["-p", "noise", ""], "parameter 'noise': the value list is empty"),
     (["-p", "noise", "0.1,,0.2"], "parameter 'noise': empty value in the list '0.1,,0.2'"),
     (["-p", "seed", "1,2"], "parameter 'seed' is not swept with -p: use --seeds"),
@@ -197,6 +203,7 @@ def test_a_worker_killed_mid_run_fails_that_run_only(project, dask_cluster, tmp_
             assert lines[0] in r.output.read_text()
     df = sweep.table(results, project)
     assert sorted(df.run_status) == ["failed", "ran", "ran"]
+    assert leftovers([int(marker.read_text())]) == []  # the killed worker's scratch project and sockets
 
 
 def claim_lines(results):
@@ -225,3 +232,110 @@ def test_chapter_4_on_dask_gives_the_local_pool_s_claim_lines(dask_cluster, tmp_
           f"per run on Dask: task {[round(r.run_s, 1) for r in remote]} s, submission->start + end->on disk "
           f"{[round(o, 2) for o in overhead]} s")
     assert all(os.path.exists(r.output) for r in local + remote)
+
+
+def leftovers(pids) -> list:
+    import tempfile
+
+    tmp = Path(tempfile.gettempdir())
+    return [p for pid in pids for p in [*tmp.glob(f"{sweep.SCRATCH}*-{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
+
+
+def test_a_local_sweep_survives_a_dead_worker(project, tmp_path):
+    """One run kills its pool worker (SIGKILL, as the OOM killer does) once: every run, the one it took
+    along included, ends ran, and nothing of the dead worker is left in the temporary folder."""
+    marker = tmp_path / "died"
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1, 2])
+    runs[1] = sweep.Run(runs[1].notebook, {**runs[1].params, "die_once": str(marker)})
+    results = sweep.run_sweep(runs, project, jobs=2, progress=False)
+    assert marker.exists()  # the worker did die
+    assert [r.status for r in results] == ["ran"] * 3, [r.error for r in results]
+    assert [rec["line"] for r in results for rec in r.records] == [
+        f"CLAIM test.a: PASS noise 0.5 seed {s}" for s in (0, 1, 2)]
+    assert leftovers([int(marker.read_text())]) == []
+
+
+def test_a_run_that_always_kills_its_worker_fails_alone(project, tmp_path):
+    dead = tmp_path / "dead"
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="cpu", seeds=[0, 1],
+                      values={"die_always": ["", str(dead)]})
+    results = sweep.run_sweep(runs, project, jobs=2, progress=False)
+    status = {(r.run.params["seed"], bool(r.run.params["die_always"])): r for r in results}
+    assert {k: r.status for k, r in status.items()} == {(0, False): "ran", (0, True): "failed",
+                                                        (1, False): "ran", (1, True): "failed"}
+    assert "BrokenProcessPool" in status[(0, True)].error and "died, 2 times" in status[(0, True)].error
+    killed = [int(pid) for pid in dead.read_text().split()]
+    assert len(killed) == 4  # each of the two runs killed its worker twice
+    assert leftovers(killed) == []
+
+
+def test_a_second_sweep_over_other_seeds_adds_to_the_table(project, capsys):
+    base = ["sweep", "01", "--device", "cpu", "--quiet"]
+    assert cli.main([*base, "--seeds", "0"]) == 0
+    assert cli.main([*base, "--seeds", "1", "-p", "noise", "0.5,0.25"]) == 0
+    assert cli.main([*base, "--seeds", "0", "--force"]) == 0  # the same run again replaces its rows
+    path = project / "_build" / "sweeps" / "01-smoke.csv"
+    df = sweep.load_table(path)
+    assert sorted(zip(df.seed, df.run)) == [(0, "seed0"), (1, "seed1,noise=0.25"), (1, "seed1,noise=0.5")]
+    text = sweep.markdown(df, "01-smoke")
+    assert "3 runs at scale `smoke`, seeds 0, 1." in text
+    path.write_text("not,a\nsweep")
+    assert cli.main([*base, "--seeds", "2"]) == 0
+    assert "could not be read" in capsys.readouterr().out and path.with_name("01-smoke.csv.unreadable").exists()
+    assert list(sweep.load_table(path).seed) == [2]
+
+
+def test_a_lost_scheduler_is_one_line_and_keeps_what_is_done(project, capsys, tmp_path):
+    """The Dask scheduler is killed (SIGKILL) while a sweep runs on it: one line says so and what to do."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    pytest.importorskip("distributed")
+    port = free_port()
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+    scratch = tmp_path / "worker-tmp"  # the worker's temporary folder: where its runs' scratch projects appear
+    scratch.mkdir()
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
+                               "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                              stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
+
+    def kill_the_scheduler_once_a_run_started():
+        deadline = time.monotonic() + 30
+        while not list(scratch.glob(f"{sweep.SCRATCH}*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+
+    try:
+        killer = threading.Thread(target=kill_the_scheduler_once_a_run_started, daemon=True)
+        killer.start()
+        rc = cli.main(["sweep", "01", "--seeds", "0-3", "--device", "cpu", "--quiet", "--connect-timeout", "15",
+                       "--cluster", f"dask://127.0.0.1:{port}"])
+        killer.join(timeout=30)
+    finally:
+        for p in (scheduler, worker):
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    err = capsys.readouterr().err
+    assert rc == 2 and "the runs' scheduler was lost" in err and "run the same command" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    folder = project / "_build" / "sweeps" / "runs" / "smoke" / "cpu" / "01_test"
+    assert not list(folder.glob("*.failed.ipynb")) if folder.exists() else True  # not run is not failed
+
+
+def test_a_sweep_at_auto_is_current_only_on_the_device_auto_picks(project, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs = sweep.grid(runner.chapters(project), scale="smoke", device="auto", seeds=[0])
+    [first] = sweep.run_sweep(runs, project, progress=False)
+    assert first.status == "ran" and first.ran_device == runner.resolve_device("auto")
+    assert sweep.run_sweep(runs, project, progress=False)[0].status == "skipped"
+    with ThreadPoolExecutor(1) as cluster:  # a cluster whose workers' device is unknown, or another one
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False)[0].status == "ran"
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False,
+                               auto_device="cuda")[0].status == "ran"
+        assert sweep.run_sweep(runs, project, executor=cluster, progress=False,
+                               auto_device=first.ran_device)[0].status == "skipped"

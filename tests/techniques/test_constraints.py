@@ -242,3 +242,9 @@ def test_layer_gradient_norms_of_a_linear_critic():
     w = net[0].weight.detach().reshape(2, 2).norm(dim=1)
     assert norms.shape == (1, 2)
     assert torch.allclose(torch.as_tensor(norms[0]), w * (2 / n) ** 0.5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("c", ["0.01", None, ["0.01"], -0.1])
+def test_weight_clip_names_c(c):
+    with pytest.raises(ValueError, match=r"^c must be a number >= 0"):
+        C.WeightClip(c)

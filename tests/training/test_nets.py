@@ -52,3 +52,16 @@ def test_bad_arguments_name_the_parameter():
         nets.mlp_generator(2, [4], 2, [0], activation="gelu")
     with pytest.raises(ValueError, match="seeds"):
         nets.mlp_generator(2, [4], 2, [])
+
+
+@pytest.mark.parametrize("sizes", [[2, 0, 1], [2, -3, 1], [2, 1.5, 1]])
+def test_an_mlp_with_a_layer_of_no_width_is_refused(sizes):
+    with pytest.raises(ValueError, match=r"sizes must be layer widths, integers >= 1"):
+        nets.MLP(sizes, [0], "G")
+
+
+def test_a_latent_without_the_runs_axis_is_named():
+    g = nets.mlp_generator(2, [8], 2, [0, 1])
+    with pytest.raises(ValueError, match=r"inputs shaped \(runs, batch, 2\) with runs = 2, got \(5, 2\)"):
+        g(torch.zeros(5, 2))
+    assert g(torch.zeros(2, 5, 2)).shape == (2, 5, 2)

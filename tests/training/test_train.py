@@ -504,3 +504,59 @@ def dataclasses_replace(cfg, **kw):
 def test_bad_schedule_names_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train.TrainConfig(**{"steps": 10, **kwargs})
+
+
+# --- a resume with a changed set-up (the data stream, the networks) is refused, naming what changed --------
+
+def _run_with(tmp_path, *, dist=RING, batch_size=32, latent_dim=2, hidden=(16, 16), steps=10):
+    st = streams.ToyStreams(dist, [1], batch_size=batch_size, latent_dim=latent_dim, chunk=8)
+    g = nets.mlp_generator(latent_dim, list(hidden), 2, [1])
+    d = nets.mlp_discriminator(2, list(hidden), [1])
+    return train.train(g, d, st, train.TrainConfig(steps=steps, lr_d=1e-3), checkpoint=tmp_path / "run.pt",
+                       checkpoint_every=5, progress=False)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(dist=data.ring(radius=3.0)), r"data\.dataset: 'GaussianMixture\(centers=tensor"),
+    (dict(batch_size=16), r"data\.batch_size: 32 -> 16"),
+    (dict(latent_dim=3), r"data\.latent_dim: 2 -> 3"),
+    (dict(hidden=(16, 8)), r"networks\.(d|g): "),
+])
+def test_resume_refuses_another_data_stream_or_architecture(tmp_path, change, match):
+    _run_with(tmp_path)  # complete: its checkpoint holds the whole history
+    with pytest.raises(ValueError, match=r"was written by a different run \(.*" + match):
+        _run_with(tmp_path, **change)
+    _run_with(tmp_path)  # the same set-up still resumes
+
+
+def test_resume_refuses_another_dataset_of_the_same_shape(tmp_path):
+    def run(images):
+        st = streams.DatasetStreams(images, batch_size=8, latent_dim=2, seed=0)
+        torch.manual_seed(0)
+        g, d = torch.nn.Linear(2, 4), torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+        return train.train(g, d, st, train.TrainConfig(steps=4, lr_d=1e-3), checkpoint=tmp_path / "img.pt",
+                           checkpoint_every=2, progress=False, compile=False)
+
+    first = torch.randn(32, 4, generator=torch.Generator().manual_seed(0))
+    run(first)
+    with pytest.raises(ValueError, match=r"data\.dataset: '\(32, 4\):torch.float32:"):
+        run(first + 1)
+
+
+def test_an_unreadable_checkpoint_is_named(tmp_path):
+    (tmp_path / "run.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"checkpoint .*run.pt' cannot be read .*delete it"):
+        _run_with(tmp_path)
+
+
+@pytest.mark.parametrize("every", [0, -1, 1.5, "5"])
+def test_checkpoint_every_must_be_a_positive_integer(tmp_path, every):
+    with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
+        _run([1], train.TrainConfig(steps=4), checkpoint=tmp_path / "run.pt", checkpoint_every=every)
+    assert not (tmp_path / "run.pt").exists()
+
+
+@pytest.mark.parametrize("lr", ["fast", None, True, ("fast",), [1e-3, "x"]])
+def test_a_learning_rate_that_is_not_a_number_is_named(lr):
+    with pytest.raises(ValueError, match="lr_d must be a number >= 0 or a non-empty sequence"):
+        train.TrainConfig(steps=1, lr_d=lr)
