@@ -158,6 +158,6 @@ def adam_at_tiny_loss(runs: dict, window: int):
     for ax, title in zip(axes, titles):
         ax.set_yscale("log"), ax.set_xlabel("discriminator iterations"), ax.set_title(title)
     axes[2].set_ylabel(r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$")
-    axes[0].legend(fontsize=8.5, loc="lower left")
+    axes[0].legend(fontsize=8.5, loc="lower left", frameon=True, framealpha=0.85)  # drawn over the curves: a backing
     plotting.label_panels(axes)
     return fig
