@@ -155,11 +155,11 @@ def adam_at_tiny_loss(runs: dict, window: int):
         ratio = steps.update_norm.to_numpy() / steps.d_grad_norm.to_numpy()
         for ax, y in zip(axes, (steps.cross_entropy, steps.d_grad_norm, ratio)):
             ax.plot(it, plotting.running_mean(np.asarray(y, dtype=float), window), color=color, lw=1.2, label=label)
-    titles = ("cross-entropy", r"$\|\nabla_\phi \mathrm{loss}\|$ (discriminator)",
-              r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$" + "\n(Adam's step per unit gradient)")
+    titles = ("cross-entropy", r"$\|\nabla_\phi \mathrm{loss}\|$ (discriminator)", "Adam's step per unit gradient")
     for ax, title in zip(axes, titles):
         ax.set_yscale("log"), ax.set_xlabel("discriminator iterations"), ax.set_title(title)
-    axes[0].legend(fontsize=8.5)
+    axes[2].set_ylabel(r"$\|\Delta\phi\| \,/\, \|\nabla_\phi \mathrm{loss}\|$")
+    axes[0].legend(fontsize=8.5, loc="lower left", frameon=True, framealpha=0.85)  # drawn over the curves: a backing
     plotting.label_panels(axes)
     return fig
 

@@ -66,8 +66,11 @@ def build(root: Path, params: dict, *, jobs: int = 1, force: bool = False, execu
     stage(root, scale, params.get("seed", 0))
     from .pagebox import run_this_page  # each page's "Run this page" box, named download, Colab/Binder mirror
 
-    run_this_page(root, scale, params.get("seed", 0))
-    return jupyter_book(root, scale)
+    named = run_this_page(root, scale, params.get("seed", 0))
+    index = jupyter_book(root, scale)
+    for download in named:  # the theme's download button gives the reader's copy too, not the one Sphinx read
+        files.atomic_copy(download, index.parent / "_sources" / "book" / "chapters" / f"{download.name.split('.')[0]}.ipynb")
+    return index
 
 
 def _cell(text) -> str:

@@ -286,7 +286,8 @@ def test_every_chapter_page_links_its_download_colab_and_binder(built):
         assert json.loads(local(downloads[0]).read_text())["metadata"]["gancompanion"]["parameters"]["scale"] == "smoke"
         theme = [h for h in parser.hrefs if h.endswith(f"_sources/book/chapters/{ch.stem}.ipynb")]
         assert theme, f"{ch.stem}: the theme's download button is gone"
-        local(theme[0])
+        assert json.loads(local(theme[0]).read_text()) == json.loads(local(downloads[0]).read_text()), \
+            f"{ch.stem}: the theme's button gives another copy than the box's"
         link = mirrors.links(ROOT, ch)
         assert link["colab"] in parser.hrefs and link["binder"] in parser.hrefs, ch.stem
         assert link["raw"] in page.read_text(), f"{ch.stem}: no papermill command"
