@@ -707,7 +707,8 @@ def remove_leftovers(root: Path) -> list[Path]:
                         removed.append(p)
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
-    for p in (root / "_build" / "executed").rglob(".*.running.ipynb") if (root / "_build" / "executed").is_dir() else []:
+    executed = root / "_build" / "executed"
+    for p in executed.rglob(".*.running.ipynb") if executed.is_dir() else []:
         run_id = p.name.split(".")[-3]
         if not list(staging_root.glob(f"*.{run_id}")) and time.time() - p.stat().st_mtime > 60:
             p.unlink(missing_ok=True)  # its staging folder is gone: nobody will commit it

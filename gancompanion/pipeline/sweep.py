@@ -6,8 +6,9 @@ whichever machine runs it; the executed notebook and its claim records come back
 written here, atomically, as one file ``_build/sweeps/runs/<scale>/<device>/<chapter>/<run>.ipynb``
 (the records ride in its metadata, so a notebook and its verdicts never disagree). A failed run is
 kept as ``<run>.failed.ipynb`` and does not stop the others, nor does a dead worker (its runs are run
-again); re-running the sweep skips the runs whose notebook is current. The grid's verdicts go into one tidy table, one row per run and claim
-(``_build/sweeps/<name>.csv``, or ``.parquet``), that ``pandas.read_csv`` loads.
+again); re-running the sweep skips the runs whose notebook is current. The grid's verdicts go into one
+tidy table, one row per run and claim (``_build/sweeps/<name>.csv``, or ``.parquet``), that
+``pandas.read_csv`` loads; a later sweep over other seeds or values adds its rows to it.
 
 The work goes to any ``concurrent.futures.Executor``: a local ``ProcessPoolExecutor`` by default,
 or ``distributed.Client(address).get_executor()`` for an existing Dask scheduler, whose workers may

@@ -342,7 +342,8 @@ FILL = CHAPTER.replace('wait = False{extra}', 'wait = False\nfill = ""{extra}').
 
 def mounts_work() -> bool:
     return shutil.which("unshare") is not None and subprocess.run(
-        ["unshare", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True).returncode == 0
+        ["unshare", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True).returncode == 0
 
 
 @pytest.mark.parametrize("fault", ["full", "read-only"])

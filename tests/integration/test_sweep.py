@@ -238,7 +238,8 @@ def leftovers(pids) -> list:
     import tempfile
 
     tmp = Path(tempfile.gettempdir())
-    return [p for pid in pids for p in [*tmp.glob(f"{sweep.SCRATCH}*-{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
+    return [p for pid in pids
+            for p in [*tmp.glob(f"{sweep.SCRATCH}*-{pid}-*"), *tmp.glob(f"{runner.SOCKETS}*-{pid}-*")]]
 
 
 def test_a_local_sweep_survives_a_dead_worker(project, tmp_path):
@@ -301,7 +302,8 @@ def test_a_lost_scheduler_is_one_line_and_keeps_what_is_done(project, capsys, tm
     scratch.mkdir()
     worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}",
                                "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
-                              stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
+                              stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "TMPDIR": str(scratch)})
 
     def kill_the_scheduler_once_a_run_started():
         deadline = time.monotonic() + 30
