@@ -8,10 +8,13 @@ the nearest half decade); the figures draw them as markers labelled "paper, read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import plotting
+from .checks import Verdict, all_above, all_at_least, all_below, least, threshold, worst
 
 # Figure 1 of the paper, left panel: the fresh discriminator's cross-entropy at 4000 iterations, by the
 # number of epochs the generator had trained. Right panel: the iterations by which accuracy reaches 1.
@@ -220,3 +223,62 @@ def describe_spike_test(climbs: dict[str, float], worst_share: float, eps_label:
         text += (" Raising eps did not prevent jumps: it bounds the steps on small gradients, not the normalised "
                  "step that a sudden large gradient produces.")
     return text
+
+
+# --- the claims' checks: thresholds from the catalogue, the CLAIM line's evidence written here ----------
+
+def first_reaching(series, level: float, within: int) -> int | None:
+    """The first index < ``within`` at which ``series >= level``, or None."""
+    hits = np.flatnonzero(np.asarray(series, dtype=float)[:within] >= level)
+    return int(hits[0]) if hits.size else None
+
+
+def _falls(fall: Mapping) -> str:
+    return ", ".join(f"{v:.2g}x (epoch {e})" for e, v in fall.items())
+
+
+def perfect_discriminator(accuracy: Mapping, cross_entropy: Mapping) -> Verdict:
+    """ch1.perfect-discriminator (the paper's Fig. 1) from each checkpoint's running-average accuracy and
+    cross-entropy, keyed by the generator's epochs."""
+    t = threshold("ch1.perfect-discriminator")
+    first = {k: first_reaching(a, t["accuracy"], t["within"]) for k, a in accuracy.items()}
+    fall = {k: float(np.asarray(ce, dtype=float)[0] / np.asarray(ce, dtype=float)[-1]) for k, ce in cross_entropy.items()}
+    reached = bool(first) and all(v is not None for v in first.values())
+    passed = reached and all_at_least(fall, t["ce_fall"])
+    slowest = float(max(first.values())) if reached else float("inf")
+    evidence = (f"accuracy >= {t['accuracy']:g} by iteration {slowest:.0f} at the latest (within {t['within']} "
+                f"needed); cross-entropy fell {least(fall):.2g}x at least ({t['ce_fall']:g}x needed; checkpoints: "
+                f"epochs {list(accuracy)})")
+    return Verdict(passed, {"first_perfect": first, "ce_fall": fall, "slowest": slowest, "ce_fall_min": least(fall)},
+                   evidence)
+
+
+def gradient_vanishes(fall: Mapping) -> Verdict:
+    """ch1.gradient-vanishes (Fig. 2, Thm 2.4) from each checkpoint's fall of the original cost's gradient
+    from its peak."""
+    need = threshold("ch1.gradient-vanishes")["fall"]
+    evidence = f"fell from its peak by {_falls(fall)} ({need:g}x needed); paper: 1e5x in the best case"
+    return Verdict(all_at_least(fall, need), {"fall_from_peak": dict(fall), "fall_min": least(fall)}, evidence)
+
+
+def nonsaturating_unstable(growth: Mapping, std_growth: Mapping) -> Verdict:
+    """ch1.nonsaturating-unstable (Fig. 3, Thm 2.6) from the growth of the -log D gradient's norm and of its
+    batch std between the first and the last tenth of the probe."""
+    bound = threshold("ch1.nonsaturating-unstable")["growth"]
+    passed = all_above(growth, bound) and all_above(std_growth, bound)
+    values = {"growth": dict(growth), "std_growth": dict(std_growth), "growth_min": least(growth),
+              "std_growth_min": least(std_growth)}
+    evidence = (f"norm grew {values['growth_min']:.2g}x and its batch std {values['std_growth_min']:.2g}x at least "
+                f"(first vs last tenth; both > {bound:g} needed)")
+    return Verdict(passed, values, evidence)
+
+
+def noise_keeps_gradient(fall: Mapping, distance: Mapping | None = None) -> Verdict:
+    """ch1.noise-keeps-gradient (sec. 3) from each checkpoint's fall with noise of the claim's std
+    (``distance``: each checkpoint's mean-image distance, kept in the record)."""
+    t = threshold("ch1.noise-keeps-gradient")
+    evidence = (f"with sigma = {t['noise_scale']:g} x mean-image distance the gradient fell {_falls(fall)} from its "
+                f"peak (< {t['fall']:g}x needed)")
+    values = {"fall_from_peak": dict(fall), "distance": dict(distance or {}), "noise_scale": t["noise_scale"],
+              "fall_max": worst(fall)}
+    return Verdict(all_below(fall, t["fall"]), values, evidence)
