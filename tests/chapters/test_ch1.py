@@ -99,3 +99,12 @@ def test_chapter_1_checks_fail_on_what_a_broken_run_gives():
     assert not ch1.noise_keeps_gradient({1: 2.0, 25: 1e4}).passed
     # a sign flipped in the -log D cost: the norm shrinks instead of growing
     assert not ch1.nonsaturating_unstable({1: 0.1, 25: 0.2}, {1: 2.0, 25: 2.0}).passed
+
+
+def test_the_readings_of_the_probe():
+    assert ch1.describe_criterion({1: 5e-6, 10: 2e-6}, 4000) == (
+        "met after 4000 iterations: 5.0e-06 after 1 epoch, 2.0e-06 after 10 epochs.")
+    assert ch1.describe_criterion({1: 5e-5}, 400).startswith("**not** met after 400 iterations")
+    text = ch1.describe_small_noise({1: {0.0: 300.0, 0.1: 120.0, 0.5: 2.0}, 10: {0.0: 200.0, 0.5: 3.0}})
+    assert text == ("After 1 epoch the gradient fell 3e+02x without noise, 1.2e+02x at sigma = 0.1 Delta, "
+                    "2x at sigma = 0.5 Delta.")
