@@ -210,7 +210,9 @@ def taylor_order(sigmas, gap, omega: float | None = None, omega_regulariser: flo
                 f"(within {t['tolerance']:g} of the theory's {t['order']:g} required; a wrong sigma^2 term gives 2)"
                 if sigmas.size else f"no sigmas (slope {slope})")
     values = {"slope": slope, "sigmas": sigmas.tolist(), "gap": gap.tolist()}
-    values.update({k: float(v) for k, v in (("omega", omega), ("omega_regulariser", omega_regulariser)) if v is not None})
+    for name, value in (("omega", omega), ("omega_regulariser", omega_regulariser)):
+        if value is not None:
+            values[name] = float(value)
     return Verdict(passed, values, evidence)
 
 
@@ -222,8 +224,8 @@ def dirac_unreg_cycles(growth: float, modulus: float, modulus_closed: float, h: 
     passed = bool(growth > 1) and bool(modulus > 1) and bool(abs(modulus - modulus_closed) < t["modulus_tol"])
     evidence = (f"simultaneous GD, h = {h:g}: distance to the equilibrium x{growth:.3g} after {steps} steps; "
                 f"linearised step modulus {modulus:.6f} = sqrt(1 + h^2/4) > 1 (to {t['modulus_tol']:g})")
-    return Verdict(passed, {"growth": float(growth), "modulus": float(modulus), "modulus_closed": float(modulus_closed)},
-                   evidence)
+    values = {"growth": float(growth), "modulus": float(modulus), "modulus_closed": float(modulus_closed)}
+    return Verdict(passed, values, evidence)
 
 
 def dirac_r1_converges(shrink: Mapping, real_parts: Mapping) -> Verdict:
@@ -238,3 +240,63 @@ def dirac_r1_converges(shrink: Mapping, real_parts: Mapping) -> Verdict:
                 f"{real_parts.get('r1', float('nan')):.3f} (R1) and "
                 f"{real_parts.get('instance_noise', float('nan')):.3f} (noise)")
     return Verdict(passed, values, evidence)
+
+
+# --- the experiments' plumbing: the notebook's cells call these -----------------------------------------
+
+def plain_js(theta, fd_step: float):
+    """JS between point masses at 0 and at each theta without noise, computed from their atoms
+    (``divergences.js_smoothed`` with sigma 0, independently of ``js_dirac``), and its central differences."""
+    from ..analytic.divergences import Mixture1D, js_smoothed
+
+    def js(th):
+        return np.array([js_smoothed(Mixture1D.dirac(0.0), Mixture1D.dirac(t), 0.0) for t in th])
+
+    return js(theta), (js(theta + fd_step) - js(theta - fd_step)) / (2 * fd_step)
+
+
+DIRAC_PANELS = {  # field name: (its panel's title, the settings of cfg it takes)
+    "gan": ("unregularised", {}),
+    "wgan": ("WGAN (clip {clip:g})", {"clip": "wgan_clip"}),
+    "wgan_gp": ("WGAN-GP ($\\gamma$ = {gamma:g})", {"gamma": "wgan_gp_gamma"}),
+    "instance_noise": ("instance noise ($\\sigma$ = {sigma:g})", {"sigma": "noise_sigma"}),
+    "r1": ("R1 ($\\gamma$ = {gamma:g})", {"gamma": "r1_gamma"}),
+}
+
+
+def dirac_runs(cfg) -> dict:
+    """The Dirac-GAN of Mescheder et al. (2018) under each regularisation of ``DIRAC_PANELS``: its vector
+    fields, the panels' titles, the update schemes, and ``cfg.steps`` steps of size ``cfg.h`` from
+    ``cfg.start`` by simultaneous and alternating gradient descent, with their distances to (0, 0)."""
+    from ..analytic import dirac
+
+    settings = {name: {k: cfg[v] for k, v in kw.items()} for name, (_, kw) in DIRAC_PANELS.items()}
+    fields = {name: dirac.make_field(name, **kw) for name, kw in settings.items()}
+    schemes = {
+        "simultaneous": lambda f: dirac.simultaneous(f, cfg.start, cfg.h, cfg.steps),
+        "alternating": lambda f: dirac.alternating(f, cfg.start, cfg.h, cfg.steps),
+    }
+    trajectories = {(s, n): run(f) for s, run in schemes.items() for n, f in fields.items()}
+    radius = {key: np.linalg.norm(tr, axis=1) for key, tr in trajectories.items()}  # distance to (0, 0)
+    titles = {name: DIRAC_PANELS[name][0].format(**kw) for name, kw in settings.items()}
+    return dict(fields=fields, titles=titles, schemes=schemes, trajectories=trajectories, radius=radius)
+
+
+def eigen_comparison(cfg) -> dict:
+    """The Dirac-GAN's Jacobian eigenvalues at the equilibrium for R1 weights in [0, ``cfg.gamma_max``] and
+    noise stds in [0, ``cfg.sigma_max``]: numerical (``dirac.jacobian``) and closed form (Mescheder et al.
+    2018), sorted, and their largest difference away from the critical point (gamma = 1, sigma = sqrt 2, where
+    the Jacobian is defective and a 1e-11 error in it moves the eigenvalues by ~1e-6)."""
+    from ..analytic import dirac
+
+    strengths = {"r1": np.linspace(0, cfg.gamma_max, cfg.n_eig),
+                 "instance_noise": np.linspace(0, cfg.sigma_max, cfg.n_eig)}
+    arg = {"r1": "gamma", "instance_noise": "sigma"}
+    numeric = {k: np.array([np.sort_complex(np.linalg.eigvals(dirac.jacobian(dirac.make_field(k, **{arg[k]: v}))))
+                            for v in strengths[k]]) for k in strengths}
+    closed = {k: np.array([np.sort_complex(np.asarray(e)) for e in dirac.eigenvalues(k, **{arg[k]: strengths[k]})])
+              for k in strengths}
+    away = {"r1": np.abs(strengths["r1"] - 1) > 0.02,
+            "instance_noise": np.abs(strengths["instance_noise"] - np.sqrt(2)) > 0.02}
+    error = max(float(np.max(np.abs(numeric[k][away[k]] - closed[k][away[k]]))) for k in numeric)
+    return dict(numeric=numeric, closed=closed, strengths=strengths, error=error)

@@ -174,3 +174,21 @@ def test_dirac_checks_fail_when_the_technique_is_removed_or_put_where_it_does_no
     assert cycles.passed and converges.passed
     cycles, converges = _dirac_verdicts("r1", "r1", gamma=0.0)  # R1 where none belongs; R1 with weight 0
     assert not cycles.passed and not converges.passed
+
+
+def test_the_dirac_runs_and_eigenvalues_the_chapter_reads():
+    from gancompanion.pipeline import scales
+
+    cfg = scales.settings("ch3.dirac", "smoke")
+    runs = ch3.dirac_runs(cfg)
+    assert runs["titles"]["wgan"] == f"WGAN (clip {cfg.wgan_clip:g})"
+    assert runs["radius"]["simultaneous", "gan"][-1] > runs["radius"]["simultaneous", "gan"][0]  # spirals out
+    assert runs["radius"]["simultaneous", "r1"][-1] < 1e-2 * runs["radius"]["simultaneous", "r1"][0]
+    eigen = ch3.eigen_comparison(cfg)
+    assert eigen["error"] < 1e-6 and eigen["numeric"]["r1"].shape == (cfg.n_eig, 2)
+
+
+def test_plain_js_is_flat_at_log_2_away_from_zero():
+    theta = np.linspace(-1, 1, 21)
+    js, grad = ch3.plain_js(theta, 1e-5)
+    assert np.all(js[theta != 0] == LOG2) and js[theta == 0] == 0 and np.all(grad[np.abs(theta) > 1e-3] == 0)
