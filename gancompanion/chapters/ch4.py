@@ -69,7 +69,8 @@ def js_subadditive(one, many: Mapping) -> Verdict:
     gap = {n: worst(n * one - np.asarray(v, dtype=float)) for n, v in many.items() if n >= 2}
     passed = (no_nan(one, *many.values()) and bool(gap) and all_at_most(slack, t["atol"])
               and all_above(gap, t["strict"]))
-    evidence = (f"max over q of JS^(N) - N JS (closed-form JS): {', '.join(f'N={n}: {v:.0e}' for n, v in slack.items())} "
+    evidence = (f"max over q of JS^(N) - N JS (closed-form JS): "
+                f"{', '.join(f'N={n}: {v:.0e}' for n, v in slack.items())} "
                 f"(<= {t['atol']:g} needed); largest gap N JS - JS^(N) (bits): "
                 f"{', '.join(f'N={n}: {v / LOG2:.3f}' for n, v in gap.items())} (> {t['strict']:g} nats needed)")
     return Verdict(passed, {"slack": slack, "strict_gap": gap}, evidence)
@@ -297,7 +298,8 @@ def preference_figure(qs, p: float, pref_js, pref_kl, kl_qp, kl_pq, js_bits: Map
     ax_js.plot(qs, pref_js, color=plotting.COLORS[0], label=r"$\mathrm{JS}[Q\times P \,\|\, P\times Q]$")
     ax_js.plot(qs, 2 * js_bits[1], color=plotting.COLORS[1], ls="--", label=r"$2\,\mathrm{JS}[Q \| P]$")
     ax_js.plot(qs, js_bits[2], color=plotting.COLORS[2], ls=":", label=r"$\mathrm{JS}[Q^{(2)} \| P^{(2)}]$")
-    ax_kl.plot(qs[inside], pref_kl[inside], color=plotting.COLORS[0], label=r"$\mathrm{KL}[Q\times P \,\|\, P\times Q]$")
+    ax_kl.plot(qs[inside], pref_kl[inside], color=plotting.COLORS[0],
+               label=r"$\mathrm{KL}[Q\times P \,\|\, P\times Q]$")
     ax_kl.plot(qs[inside], kl_qp[inside], color=plotting.COLORS[1], ls="--", label=r"$\mathrm{KL}[Q \| P]$")
     ax_kl.plot(qs[inside], kl_pq[inside], color=plotting.COLORS[2], ls="--", label=r"$\mathrm{KL}[P \| Q]$")
     ax_kl.set_yscale("log")

@@ -153,3 +153,22 @@ def test_preference_kl_passes_and_each_half_can_fail(mutation):
         args["pref_js"] = args["pref_js"].copy()
         args["pref_js"][60] = -1.0
     assert not ch4.preference_kl(QS, P, **args).passed
+
+
+def test_the_enumeration_agrees_with_the_binomial_form_and_the_readings_say_what_they_see():
+    assert ch4.enumeration_error(P, QS[::50], (1, 2, 3)) < 1e-12
+    js_bits = {n: minibatch_divergences.product_divergence(P, QS, n, "js") / LOG2 for n in NS}
+    assert ch4.describe_minima(QS, js_bits) == "Every curve has its minimum at q = 0.2."
+    moved = {**js_bits, 8: js_bits[8][::-1]}
+    text = ch4.describe_minima(QS, moved)
+    assert text.startswith("The minima differ:") and "N = 8 at q = 0.8" in text
+    assert "agree with the summary" in ch4.describe_penalty(True) and "does not grow" in ch4.describe_penalty(False)
+
+
+def test_the_evidence_of_the_saturation_and_preference_checks():
+    v = ch4.js_bounded(QS, _saturation(), SAT_NS)
+    assert v.evidence.startswith("N in [1, 2, 3, 8, 32, 128, 512]: within [0, 1] bit: True; smallest change")
+    assert v.evidence.endswith(f"({v.values['saturated']} N below the whole interval, 2 needed)")
+    v = ch4.preference_kl(QS, P, **_preference())
+    assert v.evidence.endswith("(> 0.001 needed); minimised at q = 0.2 (KL), 0.2 (JS)")
+    assert ch4.describe_preference_minima(v) == "Both are still minimised at q = p."
