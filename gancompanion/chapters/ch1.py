@@ -1,9 +1,12 @@
-"""Chapter 1's own code: its figures (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels), how
-its probe's optimiser was chosen, and the sentences its numbers are read in.
+"""Chapter 1's own code: its figures (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels), the
+checks of its claims, the experiments' plumbing, how its probe's optimiser was chosen, and the sentences its
+numbers are read in.
 
 Each figure function takes what the chapter computed and returns a matplotlib figure; the notebook glues
-it, and the ``describe_*`` functions turn numbers into the Markdown the notebook glues beside them. The paper's values below were read by eye from its Figures 1 and 2 (log axes, so roughly to
-the nearest half decade); the figures draw them as markers labelled "paper, read from the figure".
+it, and the ``describe_*`` functions turn numbers into the Markdown the notebook glues beside them. Each
+check returns a ``checks.Verdict`` whose evidence is the text of the claim's CLAIM line. The paper's values
+below were read by eye from its Figures 1 and 2 (log axes, so roughly to the nearest half decade); the
+figures draw them as markers labelled "paper, read from the figure".
 """
 
 from __future__ import annotations

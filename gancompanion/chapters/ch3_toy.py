@@ -1,4 +1,5 @@
-"""Chapter 3's run of Roth et al.'s (2017) Figure 1 toy: its variants, networks, evaluation and cost.
+"""Chapter 3's run of Roth et al.'s (2017) Figure 1 toy: its variants, networks, evaluation, cost and the
+checks of the two claims made on it (``regulariser_faster``, ``regulariser_stable``).
 
 The settings come from ``scales.settings("ch3.roth", scale)`` (their ``3DGAN.py``); the chapter calls
 these helpers so that its cells hold only the experiment and its reading.
