@@ -3,8 +3,10 @@
 ``chapter`` is what every notebook does around its experiments (set-up, glue, claims, variants over
 seeds). A chapter's own module holds its figures, experiments, the numbers they read and the sentences
 they are read in, with a further module for a large experiment: ``ch1`` (Chapter 1's figures and
-readings), ``ch3`` (Chapter 3's figures), ``ch3_toy`` (Chapter 3's run of Roth et al.'s toy), ``ch5``
+readings), ``ch3`` (Chapter 3's figures), ``ch3_toy`` (Chapter 3's run of Roth et al.'s toy), ``ch4``
+(Chapter 4's closed forms, figures and readings), ``ch5``
 (Chapter 5's ablation of Salimans et al.'s techniques), ``ch5_semisupervised`` (Chapter 5's
-semi-supervised learning). ``checks`` holds the verdict functions of the claims of Chapters 1, 3 and 4;
-a new chapter registers its claims and their verdict functions in its own module.
+semi-supervised learning). Each chapter's module holds the tested check functions of its claims; ``checks``
+holds what they share (the ``Verdict`` they return, NaN-safe comparisons) and the checks no chapter module
+holds yet. A new chapter registers its claims and their verdict functions in its own module.
 """

@@ -1,17 +1,23 @@
-"""Chapter 1's own code: its figures (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels), how
-its probe's optimiser was chosen, and the sentences its numbers are read in.
+"""Chapter 1's own code: its figures (Arjovsky & Bottou 2017, Figs. 1-3, and the chapter's own panels), the
+checks of its claims, the experiments' plumbing, how its probe's optimiser was chosen, and the sentences its
+numbers are read in.
 
 Each figure function takes what the chapter computed and returns a matplotlib figure; the notebook glues
-it, and the ``describe_*`` functions turn numbers into the Markdown the notebook glues beside them. The paper's values below were read by eye from its Figures 1 and 2 (log axes, so roughly to
-the nearest half decade); the figures draw them as markers labelled "paper, read from the figure".
+it, and the ``describe_*`` functions turn numbers into the Markdown the notebook glues beside them. Each
+check returns a ``checks.Verdict`` whose evidence is the text of the claim's CLAIM line. The paper's values
+below were read by eye from its Figures 1 and 2 (log axes, so roughly to the nearest half decade); the
+figures draw them as markers labelled "paper, read from the figure".
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import plotting
+from .checks import Verdict, all_above, all_at_least, all_below, least, threshold, worst
 
 # Figure 1 of the paper, left panel: the fresh discriminator's cross-entropy at 4000 iterations, by the
 # number of epochs the generator had trained. Right panel: the iterations by which accuracy reaches 1.
@@ -220,3 +226,225 @@ def describe_spike_test(climbs: dict[str, float], worst_share: float, eps_label:
         text += (" Raising eps did not prevent jumps: it bounds the steps on small gradients, not the normalised "
                  "step that a sudden large gradient produces.")
     return text
+
+
+# --- the claims' checks: thresholds from the catalogue, the CLAIM line's evidence written here ----------
+
+def first_reaching(series, level: float, within: int) -> int | None:
+    """The first index < ``within`` at which ``series >= level``, or None."""
+    hits = np.flatnonzero(np.asarray(series, dtype=float)[:within] >= level)
+    return int(hits[0]) if hits.size else None
+
+
+def _falls(fall: Mapping) -> str:
+    return ", ".join(f"{v:.2g}x (epoch {e})" for e, v in fall.items())
+
+
+def perfect_discriminator(accuracy: Mapping, cross_entropy: Mapping) -> Verdict:
+    """ch1.perfect-discriminator (the paper's Fig. 1) from each checkpoint's running-average accuracy and
+    cross-entropy, keyed by the generator's epochs."""
+    t = threshold("ch1.perfect-discriminator")
+    first = {k: first_reaching(a, t["accuracy"], t["within"]) for k, a in accuracy.items()}
+    fall = {k: float(np.asarray(ce, dtype=float)[0] / np.asarray(ce, dtype=float)[-1])
+            for k, ce in cross_entropy.items()}
+    reached = bool(first) and all(v is not None for v in first.values())
+    passed = reached and all_at_least(fall, t["ce_fall"])
+    slowest = float(max(first.values())) if reached else float("inf")
+    evidence = (f"accuracy >= {t['accuracy']:g} by iteration {slowest:.0f} at the latest (within {t['within']} "
+                f"needed); cross-entropy fell {least(fall):.2g}x at least ({t['ce_fall']:g}x needed; checkpoints: "
+                f"epochs {list(accuracy)})")
+    return Verdict(passed, {"first_perfect": first, "ce_fall": fall, "slowest": slowest, "ce_fall_min": least(fall)},
+                   evidence)
+
+
+def gradient_vanishes(fall: Mapping) -> Verdict:
+    """ch1.gradient-vanishes (Fig. 2, Thm 2.4) from each checkpoint's fall of the original cost's gradient
+    from its peak."""
+    need = threshold("ch1.gradient-vanishes")["fall"]
+    evidence = f"fell from its peak by {_falls(fall)} ({need:g}x needed); paper: 1e5x in the best case"
+    return Verdict(all_at_least(fall, need), {"fall_from_peak": dict(fall), "fall_min": least(fall)}, evidence)
+
+
+def nonsaturating_unstable(growth: Mapping, std_growth: Mapping) -> Verdict:
+    """ch1.nonsaturating-unstable (Fig. 3, Thm 2.6) from the growth of the -log D gradient's norm and of its
+    batch std between the first and the last tenth of the probe."""
+    bound = threshold("ch1.nonsaturating-unstable")["growth"]
+    passed = all_above(growth, bound) and all_above(std_growth, bound)
+    values = {"growth": dict(growth), "std_growth": dict(std_growth), "growth_min": least(growth),
+              "std_growth_min": least(std_growth)}
+    evidence = (f"norm grew {values['growth_min']:.2g}x and its batch std {values['std_growth_min']:.2g}x at least "
+                f"(first vs last tenth; both > {bound:g} needed)")
+    return Verdict(passed, values, evidence)
+
+
+def noise_keeps_gradient(fall: Mapping, distance: Mapping | None = None) -> Verdict:
+    """ch1.noise-keeps-gradient (sec. 3) from each checkpoint's fall with noise of the claim's std
+    (``distance``: each checkpoint's mean-image distance, kept in the record)."""
+    t = threshold("ch1.noise-keeps-gradient")
+    evidence = (f"with sigma = {t['noise_scale']:g} x mean-image distance the gradient fell {_falls(fall)} from its "
+                f"peak (< {t['fall']:g}x needed)")
+    values = {"fall_from_peak": dict(fall), "distance": dict(distance or {}), "noise_scale": t["noise_scale"],
+              "fall_max": worst(fall)}
+    return Verdict(all_below(fall, t["fall"]), values, evidence)
+
+
+# --- the experiments' plumbing: the notebook's cells call these -------------------------------------------
+
+def fit_on_curves(cfg, seed: int, device) -> dict:
+    """Two 1-D supports in the plane (``data.Curve``, the second shifted by ``cfg.offset``) and a fresh MLP
+    discriminator fitted to them (``probes.supports_probe``) without noise and with instance noise of std
+    ``cfg.noise_sigma``. Returns the curves, the evaluation grid and ``curves[sigma] = (trace, surface)``."""
+    import torch
+
+    from .. import data, device as devices
+    from ..evaluation import probes
+    from ..training import nets
+
+    real, fake = data.Curve(offset=0.0), data.Curve(offset=cfg.offset)
+    grid_x, grid_y = np.meshgrid(np.linspace(-1.2, 1.2, 121), np.linspace(-1.0, 1.3, 116))
+    grid = torch.tensor(np.stack([grid_x, grid_y], -1), dtype=torch.float32, device=device).reshape(1, -1, 2)
+
+    def fit(sigma):
+        d = nets.mlp_discriminator(2, [cfg.hidden] * 2, [seed]).to(device)
+        gen = devices.generator(seed, "ch1-curves", sigma, device=device)
+        trace = probes.supports_probe(d, real, fake, sigma=sigma, iterations=cfg.iterations, lr=cfg.lr,
+                                      batch_size=cfg.batch_size, every=cfg.check_every, gen=gen)
+        with torch.no_grad():
+            surface = torch.sigmoid(d(grid)).reshape(grid_x.shape).cpu().numpy()
+        return {k: trace[k].to_numpy() for k in trace}, surface
+
+    curves = {sigma: fit(sigma) for sigma in (0.0, cfg.noise_sigma)}
+    return dict(curves=curves, real_curve=real, fake_curve=fake, grid_x=grid_x, grid_y=grid_y)
+
+
+def supports_numbers(curves: dict, cfg) -> dict:
+    """What the supports section's prose reads: the clean discriminator's accuracy and vanishing input
+    gradient, and the noisy one's."""
+    clean, noisy = curves[0.0][0], curves[cfg.noise_sigma][0]
+    return {"offset": cfg.offset, "supports_sigma": cfg.noise_sigma, "supports_iters": cfg.iterations,
+            "supports_acc": clean["accuracy"][-1],
+            "supports_grad_clean": max(clean["grad_real"][-1], clean["grad_fake"][-1]),
+            "supports_grad_peak": max(clean["grad_real"].max(), clean["grad_fake"].max()),
+            "supports_grad_noisy": min(noisy["grad_real"][-1], noisy["grad_fake"][-1]),
+            "supports_acc_noisy": noisy["accuracy"][-1]}
+
+
+def estimate_seconds(generator, discriminator, gan_streams, gan_cfg, cfg, runs, make_d, make_streams, adam) -> str:
+    """Time a few steps of the DCGAN and of the probes on throwaway copies and extrapolate (a sentence)."""
+    from ..evaluation import probes
+
+    gan_steps = cfg.epochs[-1] * gan_streams.batches_per_epoch
+    seconds = probes.estimate_training_seconds(generator, discriminator, gan_streams, gan_steps, gan_cfg)
+    seconds += probes.estimate_seconds([generator] * len(runs), make_d, make_streams, iterations=cfg.d_iterations,
+                                       grad_every=cfg.grad_every, grad_batches=cfg.grad_batches, optimizer=adam,
+                                       noise_sigmas=[0.5 * (r > 0) for _, r in runs])
+    seconds += probes.estimate_seconds([generator] * len(cfg.spike_eps), make_d, make_streams, grad_batches=1,
+                                       iterations=cfg.spike_iterations, grad_every=cfg.spike_iterations, optimizer=adam)
+    return (f"estimated: {seconds / 60:.1f} min for the DCGAN ({gan_steps} steps) and {len(runs) + len(cfg.spike_eps)} "
+            f"probes of {cfg.d_iterations} iterations")
+
+
+def train_dcgan(generator, discriminator, gan_streams, gan_cfg, cfg, ckpt_dir=None) -> dict:
+    """Train the DCGAN (Radford et al. 2016; non-saturating cost) and keep a frozen copy of its generator after
+    each number of ``cfg.epochs`` (checkpointed under ``ckpt_dir`` if given): ``{epochs: generator}``."""
+    import copy
+    import dataclasses
+
+    from ..training import train
+
+    checkpoints, done = {}, 0
+    for epochs in cfg.epochs:
+        steps = epochs * gan_streams.batches_per_epoch - done
+        ckpt = ckpt_dir / f"dcgan_epoch{epochs}.pt" if ckpt_dir else None
+        train.train(generator, discriminator, gan_streams, dataclasses.replace(gan_cfg, steps=steps),
+                    objective="nonsaturating", desc=f"DCGAN to epoch {epochs}", checkpoint=ckpt,
+                    checkpoint_every=cfg.get("checkpoint_every", 1000))
+        done += steps
+        checkpoints[epochs] = copy.deepcopy(generator).eval()
+    return checkpoints
+
+
+def mean_image_distance(g, gan_streams, digits) -> float:
+    """Delta: the distance between the mean of 1000 generated images and the mean real image."""
+    import torch
+
+    with torch.no_grad():
+        fake = g(gan_streams.fixed_latent(1000)).flatten(1)
+    return float((fake.mean(0) - digits.flatten(1).mean(0)).norm())
+
+
+def describe_criterion(final_ce: dict, iterations: int) -> str:
+    """Whether this run meets the optimiser's criterion (final error at most the paper's Fig. 1 level)."""
+    met = all(v <= PAPER_FIG1_ERROR_MAX for v in final_ce.values())
+    return (("met" if met else "**not** met") + f" after {iterations} iterations: "
+            + ", ".join(f"{v:.1e} after {e} epoch{'s' * (e > 1)}" for e, v in final_ce.items()) + ".")
+
+
+def adam_test(generator, cfg, make_d, make_streams, chosen_steps, adam, window: int, ckpt_dir=None) -> dict:
+    """Adam (Kingma & Ba 2015) at tiny loss: fresh discriminators against ``generator`` with DCGAN's beta1 and
+    each eps of ``cfg.spike_eps``, beside the chosen setting's probe (``chosen_steps``, its per-iteration
+    frame). Returns the settings, the traces by label, each run's ``probes.spike_evidence``, the run whose
+    error jumped most (``worst``, its settings ``worst_adam``) and the discriminator's weight count."""
+    from ..evaluation import probes
+
+    spike_adam = [probes.AdamSettings(cfg.probe_lr, cfg.spike_betas, eps) for eps in cfg.spike_eps]
+    demo = probes.perfect_discriminator_probes(
+        [generator] * len(spike_adam), [make_d() for _ in spike_adam], [make_streams() for _ in spike_adam],
+        iterations=cfg.spike_iterations, optimizer=spike_adam, grad_every=cfg.spike_iterations, grad_batches=1,
+        desc="Adam at tiny loss", checkpoint=ckpt_dir / "adam.pt" if ckpt_dir else None,
+        checkpoint_every=cfg.get("checkpoint_every", 500))
+    traces = {f"beta1 {a.betas[0]:g}, eps {a.eps:g}": r.steps for a, r in zip(spike_adam, demo)}
+    traces[f"chosen: beta1 {cfg.probe_betas[0]:g}, eps {cfg.probe_eps:g}"] = chosen_steps.iloc[:cfg.spike_iterations]
+    evidence = {k: probes.spike_evidence(s, window) for k, s in traces.items()}
+    worst = max(evidence, key=lambda k: evidence[k]["climb"])  # the run whose error jumped most
+    worst_adam = dict(zip(traces, [*spike_adam, adam]))[worst]
+    n_params = sum(p.numel() for p in make_d().parameters())
+    return dict(spike_adam=spike_adam, traces=traces, evidence=evidence, worst=worst, worst_adam=worst_adam,
+                n_params=n_params)
+
+
+def adam_numbers(cfg, adam, spikes: dict) -> dict:
+    """The Adam section's numbers: the step factors and ceilings lr (1 - beta1) / sqrt(1 - beta2) sqrt(P) of
+    the settings (Kingma & Ba 2015), each run's climb, and the largest jump of the run that jumped most
+    (``spikes``: what ``adam_test`` returned)."""
+    from ..evaluation import probes
+
+    evidence, worst, n_params = spikes["evidence"], spikes["worst"], spikes["n_params"]
+    return {"factor_spike": (1 - cfg.spike_betas[0]) / np.sqrt(1 - cfg.spike_betas[1]),
+            "factor_chosen": (1 - cfg.probe_betas[0]) / np.sqrt(1 - cfg.probe_betas[1]),
+            "spike_eps_big": cfg.spike_eps[-1], "spike_eps_small": cfg.spike_eps[0], "gan_beta1": cfg.betas[0],
+            "probe_beta1": cfg.probe_betas[0], "factor_ratio": (1 - cfg.spike_betas[0]) / (1 - cfg.probe_betas[0]),
+            "spike_iterations": cfg.spike_iterations, "n_params": n_params,
+            "ceiling_spike": probes.adam_step_ceiling(spikes["spike_adam"][0], n_params),
+            "ceiling_chosen": probes.adam_step_ceiling(adam, n_params),
+            "ceiling_worst": probes.adam_step_ceiling(spikes["worst_adam"], n_params),
+            **{f"climb_{i}": e["climb"] for i, e in enumerate(evidence.values())},
+            **{k: evidence[worst][k] for k in ("jump", "jump_at", "quiet_update", "quiet_grad")},
+            "jump_ratio": evidence[worst]["jump"] / evidence[worst]["quiet_update"]}
+
+
+def describe_adam_test(spikes: dict) -> str:
+    """``describe_spike_test`` of what ``adam_test`` returned: the worst run's largest update as a share of its
+    setting's ceiling, and whether the raised eps prevented jumps."""
+    from ..evaluation import probes
+
+    worst = spikes["worst"]
+    share = spikes["evidence"][worst]["jump"] / probes.adam_step_ceiling(spikes["worst_adam"], spikes["n_params"])
+    return describe_spike_test({k: e["climb"] for k, e in spikes["evidence"].items()}, share, list(spikes["traces"])[1])
+
+
+def probe_numbers(cfg, final_ce: dict, perfect: Verdict) -> dict:
+    """The probe's settings and Figure 1's readings that the prose glues."""
+    return {"d_iterations": cfg.d_iterations, "grad_every": cfg.grad_every, "grad_batches": cfg.grad_batches,
+            "probe_lr": cfg.probe_lr, "probe_lr_ratio": cfg.probe_lr / cfg.gan_lr, "window": cfg.running_average,
+            "ce_final_min": min(final_ce.values()), "ce_final_max": max(final_ce.values()),
+            "accuracy_level": threshold("ch1.perfect-discriminator")["accuracy"],
+            "first_perfect_max": perfect.values["slowest"], "paper_ce_min": PAPER_FIG1_ERROR_MIN,
+            "paper_ce_max": PAPER_FIG1_ERROR_MAX, "paper_iterations": PAPER_ITERATIONS}
+
+
+def describe_small_noise(sweep_falls: dict) -> str:
+    """The falls of the checkpoints probed at several noise levels, as sentences (Markdown)."""
+    return " ".join(f"After {e} epoch{'s' * (e > 1)} the gradient fell " + ", ".join(
+        f"{f:.2g}x " + ("without noise" if r == 0 else f"at sigma = {r:g} Delta") for r, f in falls.items()) + "."
+        for e, falls in sweep_falls.items() if len(falls) > 2)

@@ -1,4 +1,5 @@
-"""Chapter 3's run of Roth et al.'s (2017) Figure 1 toy: its variants, networks, evaluation and cost.
+"""Chapter 3's run of Roth et al.'s (2017) Figure 1 toy: its variants, networks, evaluation, cost and the
+checks of the two claims made on it (``regulariser_faster``, ``regulariser_stable``).
 
 The settings come from ``scales.settings("ch3.roth", scale)`` (their ``3DGAN.py``); the chapter calls
 these helpers so that its cells hold only the experiment and its reading.
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from . import chapter
+from .checks import Verdict, _array, all_at_least, least, threshold
 from ..evaluation import metrics
 from ..training import nets, train
 from ..techniques.noise import InstanceNoise
@@ -133,6 +135,38 @@ def reading_text(final: dict) -> str:
                  "wide or off-centre drops a mode from one snapshot to the next, which is what the stability check "
                  "counts.")
     return text
+
+
+def steps_text(values) -> str:
+    """'[300, never]' for first-coverage steps (inf: never), as the CLAIM lines print them."""
+    return "[" + ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in values) + "]"
+
+
+def regulariser_faster(first: dict, seeds: list[int], departures: str = "") -> Verdict:
+    """ch3.regulariser-faster (Huszar 2017, on Roth et al. 2017 Fig. 1) from the steps to first full coverage
+    of every variant (``first[name]``: per seed, inf if never): Roth et al.'s median strictly below the
+    unregularised one."""
+    roth, unreg = first["Roth et al."], first["unregularised"]
+    med_reg, med_unreg = float(np.median(_array(roth))), float(np.median(_array(unreg)))
+    evidence = (f"steps to first cover all 7 modes, median over seeds {seeds}: Roth {steps_text([med_reg])[1:-1]} "
+                f"{steps_text(roth)} vs unregularised {steps_text([med_unreg])[1:-1]} {steps_text(unreg)}")
+    values = {"first": {k: np.asarray(v, dtype=float).tolist() for k, v in first.items()}, "seeds": list(seeds),
+              "departures": departures, "median_regularised": med_reg, "median_unregularised": med_unreg}
+    return Verdict(bool(med_reg < med_unreg), values, evidence)
+
+
+def regulariser_stable(first: dict, kept: dict, seeds: list[int], departures: str = "") -> Verdict:
+    """ch3.regulariser-stable (Huszar 2017, on Roth et al. 2017 Fig. 1) from every variant's first full
+    coverage and kept fractions: every Roth et al. seed covers all modes and keeps them in the claim's fraction."""
+    need = threshold("ch3.regulariser-stable")["kept"]
+    roth_first, roth_kept = _array(first["Roth et al."]), _array(kept["Roth et al."])
+    passed = bool(roth_first.size) and bool(np.all(np.isfinite(roth_first))) and all_at_least(roth_kept, need)
+    evidence = (f"Roth: all 7 modes kept in {', '.join(f'{v:.2f}' for v in roth_kept)} of the snapshots after the "
+                f"first full coverage (seeds {seeds}; >= {need:.2f} each required); unregularised: "
+                f"{', '.join(f'{v:.2f}' for v in kept['unregularised'])}")
+    values = {"kept": {k: np.asarray(v, dtype=float).tolist() for k, v in kept.items()}, "seeds": list(seeds),
+              "departures": departures, "kept_min": least(roth_kept)}
+    return Verdict(passed, values, evidence)
 
 
 def when(values) -> str:
