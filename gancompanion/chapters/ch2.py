@@ -102,11 +102,13 @@ def lines_figure(lines: dict):
     theta, closed, theta_est = lines["theta"], lines["closed"], lines["theta_est"]
     fig, (ax_w, ax_js) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax_w.plot(theta, closed["W"], ".", ms=3, color=plotting.COLORS[0], label="$W = |\\theta|$ (closed form)")
-    ax_js.plot(theta[theta != 0], closed["JS"][theta != 0], ".", ms=3, color=plotting.COLORS[0], label="JS (closed form)")
+    apart = theta != 0
+    ax_js.plot(theta[apart], closed["JS"][apart], ".", ms=3, color=plotting.COLORS[0], label="JS (closed form)")
     ax_js.plot([0], [0], "o", ms=4, color=plotting.COLORS[0])
     ax_js.plot(theta[theta != 0], closed["TV"][theta != 0] * LOG2, "_", ms=4, color="grey",
                label="TV $\\times \\log 2$ (closed form, = 1 off 0)")
-    for ax, name, color in ((ax_w, "WGAN-GP critic", plotting.COLORS[1]), (ax_js, "GAN discriminator", plotting.COLORS[2])):
+    for ax, name, color in ((ax_w, "WGAN-GP critic", plotting.COLORS[1]),
+                            (ax_js, "GAN discriminator", plotting.COLORS[2])):
         est = lines["estimates"][name]
         med = np.median(est, 1)
         ax.errorbar(theta_est, med, yerr=[med - est.min(1), est.max(1) - med], fmt="s", ms=4, color=color,
@@ -175,7 +177,8 @@ def gaussians_experiment(cfg, seed: int, device) -> dict:
         d = nets.mlp_discriminator(1, [cfg.fig2_hidden] * 2, fig2_seeds, activation="relu").to(device)
         r_st = toy_streams(real, fig2_seeds, cfg.batch_size, device)
         f_st = toy_streams(fake, fig2_seeds, cfg.batch_size, device, 10**6)
-        trained[name] = fit_critic(d, r_st, f_st.real, cfg.fig2_steps, objective, device, betas=cfg.betas, desc=name, **kw)
+        trained[name] = fit_critic(d, r_st, f_st.real, cfg.fig2_steps, objective, device, betas=cfg.betas, desc=name,
+                                   **kw)
     xs = torch.linspace(-8, 8, 401, device=device)[None, :, None].requires_grad_(True)
     curves, slopes = {}, {}
     for name, d in trained.items():
@@ -246,9 +249,10 @@ def plan_figure(plan: dict, cfg):
     for i, xp in enumerate(cfg.x_p):
         for j, xq in enumerate(cfg.x_q):
             if best.plan[i, j] > 1e-9:
-                ax_d.annotate("", (xq, -0.02), (xp, 0.02), arrowprops=dict(arrowstyle="->", lw=0.5 + 8 * best.plan[i, j],
-                                                                           color="0.4"))
-    ax_d.axhline(0, color="k", lw=0.6), ax_d.set_xlabel("position"), ax_d.set_ylabel("mass"), ax_d.legend(loc="upper right")
+                arrow = dict(arrowstyle="->", lw=0.5 + 8 * best.plan[i, j], color="0.4")
+                ax_d.annotate("", (xq, -0.02), (xp, 0.02), arrowprops=arrow)
+    ax_d.axhline(0, color="k", lw=0.6), ax_d.set_xlabel("position"), ax_d.set_ylabel("mass")
+    ax_d.legend(loc="upper right")
     ax_p.imshow(best.plan, cmap="Greens", vmin=0)
     for (i, j), v in np.ndenumerate(best.plan):
         ax_p.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8.5, color="k" if v < 0.2 else "w")
@@ -272,7 +276,8 @@ def emd_lp_matches(cost: float, closed: float, errors, marginal_errors, negative
     ok = bool(example_ok and np.max(errors) <= th["rtol"] and np.max(marginal_errors) <= 1e-9 and negative >= 0)
     return Verdict(ok, {"cost": cost, "closed": closed, "max_scaled_error": max(errors)},
                    f"example: LP {cost:.6f} = closed form {closed:.6f}; {len(errors)} random pairs: largest error "
-                   f"{max(errors):.0e} relative (<= {th['rtol']:.0e}), marginals to {max(marginal_errors):.0e}, plan >= 0")
+                   f"{max(errors):.0e} relative (<= {th['rtol']:.0e}), marginals to {max(marginal_errors):.0e}, "
+                   f"plan >= 0")
 
 
 # --- keeping the critic Lipschitz (Gulrajani et al. 2017, Fig. 1) ----------------------------------------------
@@ -367,12 +372,13 @@ def deep_experiment(cfg, surf: dict, device) -> dict:
         norms[how] = constraints.layer_gradient_norms(  # in float64: with c = 0.001 the gradient underflows float32
             copy.deepcopy(d).double(), toy_streams(roll, run_seeds, cfg.n_points, device, 2 * 10**6).real().double(),
             toy_streams(data.FixedGenerator(roll), run_seeds, cfg.n_points, device, 3 * 10**6).real().double())
-    curves = {f"weight clipping c = {c:g}": norms["weight clipping"][:, [i for i, (cc, _) in enumerate(deep_runs) if cc == c]]
-              for c in clips}
+    curves = {f"weight clipping c = {c:g}": norms["weight clipping"][:, [i for i, (cc, _) in enumerate(deep_runs)
+                                                                          if cc == c]] for c in clips}
     curves["gradient penalty"] = norms["gradient penalty"]
     mid = [i for i, (c, s) in enumerate(deep_runs) if c == 0.01 and s == surf_seeds[0]][0]
-    w_clip = torch.cat([m.weight[mid].flatten() for m in trained["weight clipping"] if isinstance(m, nets.SeedBatchedLinear)])
-    w_gp = torch.cat([m.weight[0].flatten() for m in trained["gradient penalty"] if isinstance(m, nets.SeedBatchedLinear)])
+    linear = nets.SeedBatchedLinear
+    w_clip = torch.cat([m.weight[mid].flatten() for m in trained["weight clipping"] if isinstance(m, linear)])
+    w_gp = torch.cat([m.weight[0].flatten() for m in trained["gradient penalty"] if isinstance(m, linear)])
     return dict(clips=clips, norms=norms, curves=curves, w_clip=w_clip, w_gp=w_gp, layers=cfg.deep_layers)
 
 
@@ -410,7 +416,8 @@ def deep_numbers(deep: dict, cfg) -> dict:
     at_bound = float((deep["w_clip"].abs() >= 0.01 * (1 - 1e-6)).float().mean())
     return {"deep_iterations": cfg.deep_iterations, "deep_gp_spread": _gp_spread(deep["curves"]),
             "deep_at_bound": at_bound,
-            **{f"deep_ratio_{i}": np.log10(first_last[f"weight clipping c = {c:g}"]) for i, c in enumerate(deep["clips"])}}
+            **{f"deep_ratio_{i}": np.log10(first_last[f"weight clipping c = {c:g}"])
+               for i, c in enumerate(deep["clips"])}}
 
 
 def clipping_explodes_or_vanishes(curves: dict, clips) -> Verdict:
@@ -418,7 +425,8 @@ def clipping_explodes_or_vanishes(curves: dict, clips) -> Verdict:
     first/last ratio is at least ``clip_ratio`` either way; with the penalty the spread is at most ``gp_ratio``."""
     th = threshold("ch2.clipping-explodes-or-vanishes")
     first_last, gp_spread = _first_last(curves), _gp_spread(curves)
-    clip_ok = all(bool(np.maximum(r, 1 / r) >= th["clip_ratio"]) for name, r in first_last.items() if name.startswith("weight"))
+    clip_ok = all(bool(np.maximum(r, 1 / r) >= th["clip_ratio"]) for name, r in first_last.items()
+                  if name.startswith("weight"))
     return Verdict(clip_ok and gp_spread <= th["gp_ratio"], {k: v.tolist() for k, v in curves.items()},
                    "first/last layer gradient norm, median over seeds: " + ", ".join(
                        f"c={c:g}: 10^{np.log10(first_last[f'weight clipping c = {c:g}']):.1f}" for c in clips)
@@ -439,8 +447,8 @@ def objective_variants(cfg) -> dict:
                         dict(n_dis=cfg.n_critic, optimizer="rmsprop", lr_d=lr_rms, lr_g=lr_rms)),
         "WGAN-GP": (Recipe("wgan", d_terms=(d_terms.Penalty("wgan_gp", cfg.gp_weight),)), dict(n_dis=cfg.n_critic)),
         "SN-GAN (hinge)": (Recipe("hinge", constraints=(constraints.SpectralNorm(1),)), {}),
-        "EBGAN": (Recipe(objectives.get_objective("ebgan", margin=cfg.margin), g_terms=(ebgan.PullingAway(cfg.pt_weight),)),
-                  {}),
+        "EBGAN": (Recipe(objectives.get_objective("ebgan", margin=cfg.margin),
+                         g_terms=(ebgan.PullingAway(cfg.pt_weight),)), {}),
     }
 
 
@@ -486,10 +494,12 @@ def objectives_experiment(cfg, steps: int, seeds, scale: str, device) -> dict:
                 [train.Hook("sn", max(steps // 50, 1), _sn_fn)] if "SN" in name else [])
             ckpt = None
             if "checkpoint_every" in cfg:
-                ckpt = claims.results_dir().parent / "checkpoints" / f"ch2_{scale}_{toy_name}_{name.split()[0]}_{seeds[0]}.pt"
+                ckpt = (claims.results_dir().parent / "checkpoints"
+                        / f"ch2_{scale}_{toy_name}_{name.split()[0]}_{seeds[0]}.pt")
                 ckpt.parent.mkdir(parents=True, exist_ok=True)
-            result = train.train(g, d, st, tc, hooks=hooks, checkpoint=ckpt, checkpoint_every=cfg.get("checkpoint_every", 1000),
-                                 desc=f"{toy_name}: {name}", **recipe.parts())
+            result = train.train(g, d, st, tc, hooks=hooks, checkpoint=ckpt,
+                                 checkpoint_every=cfg.get("checkpoint_every", 1000), desc=f"{toy_name}: {name}",
+                                 **recipe.parts())
             runs[toy_name, name] = dict(result=result, g=g, d=d, st=st, centres=mixtures[toy_name].centers.numpy())
     return runs
 
@@ -536,8 +546,10 @@ def objectives_figures(runs: dict, toy_name: str):
 
 PUBLISHED = [("GAN", "VEEGAN Table 1", "3.3", "0.5"), ("ALI", "VEEGAN Table 1", "15.8", "1.6"),
              ("Unrolled GAN", "VEEGAN Table 1", "23.6", "16"), ("VEEGAN", "VEEGAN Table 1", "24.6", "40"),
-             ("GAN", "PacGAN Table 1", "17.3 ± 0.8", "94.8 ± 0.7"), ("ALI", "PacGAN Table 1", "24.1 ± 0.4", "95.7 ± 0.6"),
-             ("PacGAN2", "PacGAN Table 1", "23.8 ± 0.7", "91.3 ± 0.8"), ("PacGAN3", "PacGAN Table 1", "24.6 ± 0.4", "94.2 ± 0.4"),
+             ("GAN", "PacGAN Table 1", "17.3 ± 0.8", "94.8 ± 0.7"),
+             ("ALI", "PacGAN Table 1", "24.1 ± 0.4", "95.7 ± 0.6"),
+             ("PacGAN2", "PacGAN Table 1", "23.8 ± 0.7", "91.3 ± 0.8"),
+             ("PacGAN3", "PacGAN Table 1", "24.6 ± 0.4", "94.2 ± 0.4"),
              ("PacGAN4", "PacGAN Table 1", "24.8 ± 0.2", "93.6 ± 0.6")]
 """VEEGAN's Table 1 (Srivastava et al. 2017) and PacGAN's Table 1 (Lin et al. 2018): method, source, modes, HQ %."""
 
@@ -576,7 +588,8 @@ def gp_beats_clipping(modes: dict, steps: int, seeds) -> Verdict:
     return Verdict(bool(gp_m > clip_m), {k: np.asarray(v).tolist() for k, v in modes.items()},
                    f"grid of 25, {steps} generator steps, seeds {seeds}: WGAN-GP covers "
                    f"{', '.join(str(int(v)) for v in modes['WGAN-GP'])} modes (median {gp_m:.0f}), WGAN with clipping "
-                   f"{', '.join(str(int(v)) for v in modes['WGAN (clip)'])} (median {clip_m:.0f}); strictly more required")
+                   f"{', '.join(str(int(v)) for v in modes['WGAN (clip)'])} (median {clip_m:.0f}); strictly more "
+                   f"required")
 
 
 GP_CLIP_READING = {
@@ -599,7 +612,8 @@ def sn_measure(run: dict, seeds, seed: int, device) -> dict:
     iterated = [min(m.weight.shape[-2:]) > 1 for m in run["d"].modules() if constraints.has_spectral_norm(m)]
     d_sn = run["d"].eval()  # eval mode: the stored vectors, no new iteration while we measure
     n_inputs = threshold("ch2.sn-lipschitz")["n_inputs"]
-    box = torch.rand(len(seeds), n_inputs, 2, generator=torch.Generator(device).manual_seed(seed), device=device) * 12 - 6
+    gen = torch.Generator(device).manual_seed(seed)
+    box = torch.rand(len(seeds), n_inputs, 2, generator=gen, device=device) * 12 - 6
     x = torch.cat([box, run["st"].real()], dim=1).requires_grad_(True)
     (grad,) = torch.autograd.grad(d_sn(x).sum(), x)
     grad_max = grad.norm(dim=-1).amax(-1).cpu().numpy()  # (S,)
@@ -619,7 +633,8 @@ def sn_figure(sn: dict):
                   label=f"layer {layer + 1}, " + ("power iteration" if iterated[layer] else "norm"))
         plotting.band(ax_e, steps, np.clip(rel_gap[:, layer, :].T, 1e-8, None), color=color, log=True,
                       label=f"layer {layer + 1}")
-    ax_s.set_xlabel("generator steps"), ax_s.set_ylabel("$\\sigma(W)$ of the raw weight"), ax_s.legend(fontsize=8.5, ncol=2)
+    ax_s.set_xlabel("generator steps"), ax_s.set_ylabel("$\\sigma(W)$ of the raw weight")
+    ax_s.legend(fontsize=8.5, ncol=2)
     ax_e.set_yscale("log"), ax_e.set_xlabel("generator steps"), ax_e.set_ylabel("|estimate - SVD| / SVD")
     ax_e.legend(fontsize=8.5)
     plotting.label_panels([ax_s, ax_e])
@@ -628,7 +643,8 @@ def sn_figure(sn: dict):
 
 def sn_numbers(sn: dict) -> dict:
     rel_gap, iterated = sn["rel_gap"], sn["iterated"]
-    return {"sn_gap_late": np.median(rel_gap[len(sn["steps"]) // 2:, iterated]), "sn_gap_max": rel_gap[1:, iterated].max(),
+    return {"sn_gap_late": np.median(rel_gap[len(sn["steps"]) // 2:, iterated]),
+            "sn_gap_max": rel_gap[1:, iterated].max(),
             "sn_grad_max": sn["grad_max"].max(), "sn_bound_max": sn["bound"].max(),
             "sn_n_inputs": threshold("ch2.sn-lipschitz")["n_inputs"]}
 
@@ -640,9 +656,9 @@ def sn_lipschitz(grad_max, lag, bound) -> Verdict:
     grad_max, lag, bound = (np.asarray(a) for a in (grad_max, lag, bound))
     within = _sn_lipschitz_check(grad_max, lag).passed
     return Verdict(within, {"grad_max": grad_max.tolist(), "bound": bound.tolist(), "lag": lag.tolist()},
-                   f"largest input-gradient norm per seed {', '.join(f'{v:.3f}' for v in grad_max)} on {th['n_inputs']} "
-                   f"random inputs and data; 1 x the estimate's lag {', '.join(f'{v:.4f}' for v in lag)}; norm <= 1 x lag "
-                   f"x (1 + {th['rtol']:.0e}): {within}")
+                   f"largest input-gradient norm per seed {', '.join(f'{v:.3f}' for v in grad_max)} on "
+                   f"{th['n_inputs']} random inputs and data; 1 x the estimate's lag "
+                   f"{', '.join(f'{v:.4f}' for v in lag)}; norm <= 1 x lag x (1 + {th['rtol']:.0e}): {within}")
 
 
 def sn_one_iteration(bound, steps: int) -> Verdict:

@@ -55,7 +55,8 @@ class Tricks:
     def build(self, run_seeds):
         """Fresh seed-batched G and D for ``run_seeds``."""
         hidden = [self.cfg.hidden] * 2
-        g = nets.mlp_generator(self.cfg.latent_dim, hidden, 2, run_seeds, activation=self.cfg.activation).to(self.device)
+        g = nets.mlp_generator(self.cfg.latent_dim, hidden, 2, run_seeds, activation=self.cfg.activation)
+        g = g.to(self.device)
         d = nets.mlp_discriminator(2, hidden, run_seeds, activation=self.cfg.activation).to(self.device)
         return g, d
 
@@ -226,8 +227,8 @@ def sn_reading(result: dict) -> str:
                        for f in result["factors"])
     return f"Median modes covered per learning rate: {per_lr}." + (
         " On this toy, with the non-saturating loss, the normalised runs are not the robust ones: at their worst "
-        "learning rate they cover fewer modes than the unnormalised runs at theirs." if n["sn_worst"] <= n["plain_worst"]
-        else "")
+        "learning rate they cover fewer modes than the unnormalised runs at theirs."
+        if n["sn_worst"] <= n["plain_worst"] else "")
 
 
 # --- 3. truncation ----------------------------------------------------------------------------------------
@@ -325,7 +326,8 @@ def refinement_table(refined: dict, scores: dict) -> pd.DataFrame:
 
 def refinement_figure(refined: dict, scores: dict, toys: dict, n_plot: int):
     methods = list(refined["grid"])
-    fig, axes = plt.subplots(len(refined), len(methods), figsize=(2.2 * len(methods), 2.2 * len(refined)), squeeze=False)
+    fig, axes = plt.subplots(len(refined), len(methods), figsize=(2.2 * len(methods), 2.2 * len(refined)),
+                             squeeze=False)
     for row, (name, out) in enumerate(refined.items()):
         lim = 5.2 if name == "grid" else 1.5
         for col, method in enumerate(methods):
@@ -413,7 +415,8 @@ def step_costs(t: Tricks, recipes: dict, rounds: int = 3) -> dict:
 def side_figure(t: Tricks, result: dict):
     fig, axes = _curves_figure(result["table"], ["baseline", *result["recipes"]], extra_axes=1)
     t_axis = np.arange(0, t.steps + 1, max(1, t.steps // 200))
-    axes[2].plot(t_axis, [result["topk"].k(s, t.cfg.batch_size) / t.cfg.batch_size for s in t_axis], color=plotting.COLORS[2])
+    batch = t.cfg.batch_size
+    axes[2].plot(t_axis, [result["topk"].k(s, batch) / batch for s in t_axis], color=plotting.COLORS[2])
     axes[2].set_xlabel("generator step"), axes[2].set_ylabel("k / B"), axes[2].set_title("top-k: kept fraction")
     plotting.label_panels(axes)
     return _closed(fig)
@@ -472,7 +475,8 @@ def refinement_improves_quality(method: str, plain: dict, refined: dict) -> Verd
     up = np.asarray(refined["hq_fraction"]) > np.asarray(plain["hq_fraction"])
     mode_loss = float(np.median(plain["modes"]) - np.median(refined["modes"]))
     return Verdict(bool(up.all() and mode_loss <= th["max_mode_loss"]),
-                   {"plain": np.asarray(plain["hq_fraction"]).tolist(), "refined": np.asarray(refined["hq_fraction"]).tolist()},
+                   {"plain": np.asarray(plain["hq_fraction"]).tolist(),
+                    "refined": np.asarray(refined["hq_fraction"]).tolist()},
                    f"HQ fraction up in {up.sum()}/{len(up)} seeds (median {np.median(plain['hq_fraction']):.3f} -> "
                    f"{np.median(refined['hq_fraction']):.3f}), median modes {np.median(plain['modes']):.0f} -> "
                    f"{np.median(refined['modes']):.0f}")
@@ -492,6 +496,7 @@ def helps(variant_hq, variant_modes, baseline_hq, baseline_modes) -> Verdict:
     """ch6.latent-optimisation-helps and ch6.top-k-helps from the final HQ fraction and modes per seed of the
     variant and the baseline: the variant's median HQ fraction is strictly above the baseline's."""
     hq, base_hq = np.median(variant_hq), np.median(baseline_hq)
-    return Verdict(bool(hq > base_hq), {"variant": np.asarray(variant_hq).tolist(), "baseline": np.asarray(baseline_hq).tolist()},
+    return Verdict(bool(hq > base_hq),
+                   {"variant": np.asarray(variant_hq).tolist(), "baseline": np.asarray(baseline_hq).tolist()},
                    f"median final HQ fraction {hq:.3f} vs baseline {base_hq:.3f} (modes "
                    f"{np.median(variant_modes):.0f} vs {np.median(baseline_modes):.0f})")

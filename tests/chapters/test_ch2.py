@@ -1,7 +1,6 @@
 """Chapter 2's verdicts: each reads its thresholds from the claim and fails on the wrong side of them."""
 
 import numpy as np
-import pytest
 
 from gancompanion.analytic import divergences
 from gancompanion.analytic.divergences import LOG2
@@ -91,9 +90,10 @@ def test_clipping_explodes_or_vanishes():
 def test_gp_beats_clipping_needs_strictly_more_modes():
     v = ch2.gp_beats_clipping({"WGAN-GP": np.array([20, 22]), "WGAN (clip)": np.array([10, 12])}, 300, [0, 1])
     assert v.passed and v.values == {"WGAN-GP": [20, 22], "WGAN (clip)": [10, 12]}
-    assert v.evidence == ("grid of 25, 300 generator steps, seeds [0, 1]: WGAN-GP covers 20, 22 modes (median 21), WGAN "
-                          "with clipping 10, 12 (median 11); strictly more required")
-    assert not ch2.gp_beats_clipping({"WGAN-GP": np.array([10, 12]), "WGAN (clip)": np.array([10, 12])}, 300, [0, 1]).passed
+    assert v.evidence == ("grid of 25, 300 generator steps, seeds [0, 1]: WGAN-GP covers 20, 22 modes (median 21), "
+                          "WGAN with clipping 10, 12 (median 11); strictly more required")
+    same = {"WGAN-GP": np.array([10, 12]), "WGAN (clip)": np.array([10, 12])}
+    assert not ch2.gp_beats_clipping(same, 300, [0, 1]).passed
     assert set(ch2.GP_CLIP_READING) == {"PASS", "FAIL", "SKIP"}
 
 
@@ -106,6 +106,6 @@ def test_sn_verdicts():
     assert not ch2.sn_lipschitz(np.array([1 + 10 * rtol]), np.array([1.0]), np.array([1.0])).passed
     bound_max = CATALOGUE["ch2.sn-one-iteration"].threshold["bound_max"]
     one = ch2.sn_one_iteration(np.array([1.0, bound_max]), 300)
-    assert one.passed and one.evidence == ("after 300 generator steps, product of the normalised layers' spectral norms "
-                                           "per seed 1.0000, 1.0500 (<= 1.05 required)")
+    assert one.passed and one.evidence == ("after 300 generator steps, product of the normalised layers' spectral "
+                                           "norms per seed 1.0000, 1.0500 (<= 1.05 required)")
     assert not ch2.sn_one_iteration(np.array([1.0, bound_max + 1e-3]), 300).passed

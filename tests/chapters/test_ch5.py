@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from gancompanion.chapters import ch5, ch5_semisupervised
 from gancompanion.chapters.checks import Verdict
@@ -80,8 +79,8 @@ def test_classifier_score_verdict():
 def test_semi_supervised_verdict_needs_every_count():
     def table(gan, sup):
         return pd.DataFrame([dict(labels=n, model=m, seed=s, error=e)
-                             for n, (g, u) in zip((20, 50), zip(gan, sup)) for m, e in (("K+1 GAN", g), ("labels only", u))
-                             for s in (0, 1)])
+                             for n, (g, u) in zip((20, 50), zip(gan, sup))
+                             for m, e in (("K+1 GAN", g), ("labels only", u)) for s in (0, 1)])
     v = ch5_semisupervised.semi_supervised_helps(table([0.1, 0.05], [0.2, 0.1]))
     assert v.passed and v.evidence == ("median test error, K+1 GAN vs labels only: 20 labels 10.0% vs 20.0%; "
                                        "50 labels 5.0% vs 10.0% (strictly lower needed at every count)")

@@ -9,7 +9,8 @@ from gancompanion.pipeline.claims import CATALOGUE
 
 
 def test_annealed_noise_verdict():
-    final = {"baseline": np.array([0.5, 0.6]), "fixed noise": np.array([0.2, 0.3]), "annealed noise": np.array([0.3, 0.4])}
+    final = {"baseline": np.array([0.5, 0.6]), "fixed noise": np.array([0.2, 0.3]),
+             "annealed noise": np.array([0.3, 0.4])}
     v = ch6.annealed_noise_helps(final)
     assert isinstance(v, Verdict) and v.passed is True
     assert v.evidence == "median final HQ fraction annealed 0.350 vs fixed 0.250 (none: 0.550)"
@@ -55,7 +56,8 @@ def test_refinement_verdict_allows_the_claims_mode_loss_only():
 
 def test_drs_costlier_and_helps():
     v = ch6.drs_costlier({"DRS": np.array([60.0, 70.0]), "DDLS": 50.0, "DGFlow": 25.0})
-    assert v.passed and v.values == {} and v.evidence == "D evaluations per returned sample: DRS 65.0, DDLS 50, DGFlow 25"
+    assert v.passed and v.values == {}
+    assert v.evidence == "D evaluations per returned sample: DRS 65.0, DDLS 50, DGFlow 25"
     assert not ch6.drs_costlier({"DRS": np.array([1.2, 1.3]), "DDLS": 50.0, "DGFlow": 25.0}).passed
     h = ch6.helps(np.array([0.6, 0.7]), np.array([20, 21]), np.array([0.5, 0.6]), np.array([19, 19]))
     assert h.passed and h.evidence == "median final HQ fraction 0.650 vs baseline 0.550 (modes 20 vs 19)"
