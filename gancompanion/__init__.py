@@ -15,8 +15,8 @@ The package by role (each sub-package's docstring says what lives in it):
 - ``analytic``: closed forms: divergences (``divergences``), the earth mover's distance (``transport``),
   the Dirac-GAN (``dirac``), minibatch divergences (``minibatch_divergences``).
 - ``chapters``: what every chapter does (``chapter``), and what one chapter owns: its figures, experiments
-  and claims' checks (``ch1``, ``ch3``, ``ch3_toy``, ``ch4``, ``ch5``, ``ch5_semisupervised``), what the checks
-  share (``checks``).
+  and claims' checks (``ch1``, ``ch2``, ``ch3``, ``ch3_toy``, ``ch4``, ``ch5``, ``ch5_semisupervised``, ``ch6``),
+  what the checks share (``checks``).
 - ``pipeline``: the claims registry (``claims``), the scales table (``scales``), running the notebooks
   (``runner``), sweeps (``sweep``), the book build (``book``), its "Run this page" box (``pagebox``),
   notebook mirrors (``mirrors``) and their prose for a notebook reader (``notebook_prose``), the command

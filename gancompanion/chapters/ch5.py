@@ -1,17 +1,24 @@
-"""The ablation of Salimans et al.'s (2016) techniques: one baseline, each technique added alone, all together.
+"""Chapter 5: the ablation of Salimans et al.'s (2016) techniques, one baseline, each technique alone, all together.
 
 Every variant is a seed-batched generator/discriminator pair and a set of parts for ``train.train``; all
 variants of one table train on the same seeds, data and step budget. ``VARIANTS`` names them in table order.
+The chapter's experiments (the toy game, label smoothing, the ring and digits ablations, the classifier
+score), their tables and figures, and the tested verdicts of its claims live here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
-from ..evaluation import metrics
+from .. import plotting
+from ..evaluation import classifier, metrics
+from ..pipeline.claims import CATALOGUE
+from ..techniques import improved
 from ..training import train
 from ..device import generator
 from ..training.objectives import get_objective
@@ -19,6 +26,7 @@ from ..training.streams import ToyStreams
 from ..techniques.improved import (FeatureDiscriminator, FeatureMatching, HistoricalAveraging, MLPGenerator,
                                    without_g_loss)
 from ..validation import choose
+from .checks import Verdict, label_smoothing_less_confident as _smoothing_check
 
 VARIANTS = ("baseline", "feature matching", "minibatch discrimination", "historical averaging",
             "label smoothing", "virtual batch norm", "all together")
@@ -158,3 +166,237 @@ def smoothing_probe(cfg, dist, seeds, real_target: float, device, progress: bool
         final_fake = torch.sigmoid(d(g(streams.fixed_latent(cfg.n_eval)))).mean(-1)
     return dict(p_real=torch.stack(curve).cpu().numpy(), final=final.cpu().numpy(),
                 final_fake=final_fake.cpu().numpy())
+
+
+# --- the notebook's experiments, tables and figures ---------------------------------------------------
+
+def game(cfg) -> dict:
+    """The toy game of sec. 3.3, V(x, y) = (f(x) - 1)(y - 1), by simultaneous gradient steps without and with
+    historical averaging (``improved.ha_game``; ``cfg``: start, lr, steps, weight).
+
+    Returns ``paths`` and ``distance`` (to the equilibrium (1, 1)) by penalty weight, the final / initial
+    distance without (``gd_ratio``) and with (``ha_ratio``) the penalty, and ``rate``, the exponent a of the
+    distance's fall like t^a over the second half of the run with the penalty.
+    """
+    paths = {w: improved.ha_game(cfg.start, cfg.lr, cfg.steps, w) for w in (0.0, cfg.weight)}
+    dist = {w: np.linalg.norm(p - 1.0, axis=1) for w, p in paths.items()}
+    gd_ratio = float(dist[0.0][-1] / dist[0.0][0])
+    ha_ratio = float(dist[cfg.weight][-1] / dist[cfg.weight][0])
+    rate = float(np.log(dist[cfg.weight][-1] / dist[cfg.weight][cfg.steps // 2]) / np.log(2))
+    return dict(paths=paths, distance=dist, gd_ratio=gd_ratio, ha_ratio=ha_ratio, rate=rate)
+
+
+def game_numbers(result: dict, cfg) -> dict:
+    """The numbers the game's prose reads (glue keys without the chapter's prefix)."""
+    return dict(game_gd_ratio=result["gd_ratio"], game_ha_ratio=result["ha_ratio"], game_steps=cfg.steps,
+                game_lr=cfg.lr, game_weight=cfg.weight, game_rate=result["rate"],
+                game_gd_max=result["distance"][0.0].max())
+
+
+def game_figure(result: dict, cfg):
+    """The game's trajectories and distances to the equilibrium (log-log), without and with the penalty."""
+    fig, (ax_p, ax_d) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (w, p), color in zip(result["paths"].items(), plotting.COLORS):
+        label = "gradient descent" if w == 0 else f"with historical averaging (weight {w:g})"
+        ax_p.plot(p[:, 0], p[:, 1], color=color, lw=0.8, label=label)
+        ax_d.loglog(np.arange(1, len(p) + 1), result["distance"][w], color=color, label=label)
+    ax_p.plot(*cfg.start, "ko", ms=4, label="start")
+    ax_p.plot(1, 1, "k*", ms=10, label="equilibrium (1, 1)")
+    ax_p.set_xlabel("x (minimises V)"), ax_p.set_ylabel("y (maximises V)"), ax_p.legend(fontsize=8.5, loc="lower right")
+    ax_d.set_xlabel("step"), ax_d.set_ylabel("distance to (1, 1)"), ax_d.legend(fontsize=8.5)
+    ax_p.set_title("trajectories"), ax_d.set_title("distance to the equilibrium")
+    plotting.label_panels([ax_p, ax_d])
+    return _closed(fig)
+
+
+def _closed(fig):
+    """``fig``, closed, so that it shows once: where ``chapter.glue`` displays it."""
+    plt.close(fig)
+    return fig
+
+
+def smoothing(cfg, dist, seeds, device) -> dict:
+    """``smoothing_probe`` without smoothing (real target 1) and with the target ``cfg.real_target`` (sec. 3.4)."""
+    return {t: smoothing_probe(cfg, dist, seeds, t, device) for t in (1.0, cfg.real_target)}
+
+
+def smoothing_finals(probes: dict, cfg) -> tuple:
+    """``(plain_real, smooth_real, smooth_fake)``: the final mean D(x) on real samples without and with
+    smoothing, and the final mean D(G(z)) with it, per seed (the inputs of ``label_smoothing_less_confident``)."""
+    smooth = probes[cfg.real_target]
+    return probes[1.0]["final"], smooth["final"], smooth["final_fake"]
+
+
+def smoothing_numbers(probes: dict, cfg) -> dict:
+    plain, smooth, _ = smoothing_finals(probes, cfg)
+    return dict(sm_plain_min=plain.min(), sm_smooth_max=smooth.max(), sm_steps=cfg.steps, sm_seeds=len(plain),
+                sm_target=cfg.real_target)
+
+
+def smoothing_figure(probes: dict, cfg):
+    """Mean D(x) on real batches during training, median and range over seeds, with and without smoothing."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for (t, r), color in zip(probes.items(), plotting.COLORS):
+        plotting.band(ax, np.arange(1, cfg.steps + 1), r["p_real"].T, color=color,
+                      label="no smoothing (target 1)" if t == 1.0 else f"one-sided smoothing (target {t:g})")
+    ax.axhline(cfg.real_target, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel("discriminator step"), ax.set_ylabel("mean D(x) on real batches"), ax.legend(loc="lower right")
+    return _closed(fig)
+
+
+def toy_ablation(cfg, dist, seeds, device) -> tuple[dict, pd.DataFrame]:
+    """Every variant of ``VARIANTS`` on the 2-D mixture ``dist`` (``run_toy``): the runs by variant and a tidy
+    table, one row per variant and seed (modes, hq, hopping, p_real)."""
+    runs = {v: run_toy(v, cfg, dist, seeds, device) for v in VARIANTS}
+    rows = [dict(variant=v, seed=s, modes=int(r["modes"][i]), hq=float(r["hq"][i]), hopping=float(r["hopping"][i]),
+                 p_real=float(r["p_real"][i])) for v, r in runs.items() for i, s in enumerate(seeds)]
+    return runs, pd.DataFrame(rows)
+
+
+def toy_numbers(cfg, seeds) -> dict:
+    return dict(toy_steps=cfg.steps, toy_seeds=len(seeds), toy_batch=cfg.batch_size, toy_kernels=cfg.kernels,
+                toy_kernel_dim=cfg.kernel_dim, toy_ha=cfg.ha_weight)
+
+
+def summarise(table: pd.DataFrame, columns, formats) -> pd.DataFrame:
+    """Median [min, max] over seeds of each column, one row per variant in table order."""
+    out = {}
+    for v in VARIANTS:
+        part = table[table.variant == v]
+        out[v] = {c: f"{f.format(part[c].median())} [{f.format(part[c].min())}, {f.format(part[c].max())}]"
+                  for c, f in zip(columns, formats)}
+    return pd.DataFrame(out).T
+
+
+def toy_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The ring ablation's table: modes, high-quality %, mode hopping and D(x) on real, median [range]."""
+    out = summarise(table.assign(hq=100 * table.hq), ["modes", "hq", "hopping", "p_real"],
+                    ["{:.0f}", "{:.1f}", "{:.3f}", "{:.2f}"])
+    out.columns = ["modes of 8", "high quality (%)", "mode hopping", "D(x) on real"]
+    return out
+
+
+def toy_figure(runs: dict, dist):
+    """2500 samples of the first seed of each variant at the last snapshot, beside the data."""
+    fig, axes = plt.subplots(2, 4, figsize=(10.4, 5.6), sharex=True, sharey=True)
+    truth = dist.sample(2500, generator=torch.Generator().manual_seed(0)).numpy()
+    panels = [("data", truth)] + [(v, r["samples"][max(r["samples"])][0]) for v, r in runs.items()]
+    for ax, (name, pts) in zip(axes.flat, panels):
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.3, color=plotting.COLORS[0] if name == "data" else "k")
+        ax.set_title(name, fontsize=9), ax.set_xlim(-1.6, 1.6), ax.set_ylim(-1.6, 1.6), ax.set_aspect("equal")
+    return _closed(fig)
+
+
+def digits_classifier(cfg, device) -> dict:
+    """The digits split, the in-house classifier (``classifier.load_or_train``, cached) and the real digits'
+    references: held-out features, classifier score and the Frechet distance of as many training digits."""
+    x_train, y_train, x_test, y_test = classifier.digits_split(cfg.test_fraction, seed=0, device=device)
+    config = classifier.ClassifierConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
+                                         shift=cfg.shift)
+    clf, accuracy = classifier.load_or_train(x_train, y_train, x_test, y_test, config=config)
+    ref_features = clf.embed(x_test).cpu().numpy()
+    real_score = float(classifier.classifier_score(clf.probabilities(x_test)))
+    real_fd = classifier.frechet_distance(clf.embed(x_train[:len(x_test)]).cpu().numpy(), ref_features)
+    return dict(clf=clf, accuracy=accuracy, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                ref_features=ref_features, real_score=real_score, real_fd=real_fd)
+
+
+def digits_numbers(ref: dict) -> dict:
+    return dict(clf_accuracy=100 * ref["accuracy"], real_score=ref["real_score"], real_fd=ref["real_fd"],
+                n_test=len(ref["x_test"]))
+
+
+def digits_ablation(cfg, ref: dict, seeds, device) -> tuple[dict, pd.DataFrame]:
+    """Every variant on the digits (``run_digits``), scored by the classifier: the runs by variant and a tidy
+    table, one row per variant and seed (classifier score, Frechet distance)."""
+    runs = {v: run_digits(v, cfg, ref["x_train"], seeds, device) for v in VARIANTS}
+    rows = []
+    for v, r in runs.items():
+        scores = classifier.score_samples(ref["clf"], r["samples"], ref["ref_features"])
+        rows += [dict(variant=v, seed=s, score=float(scores["score"][i]), fd=float(scores["fd"][i]))
+                 for i, s in enumerate(seeds)]
+    return runs, pd.DataFrame(rows)
+
+
+def digits_summary(table: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    """The digits ablation's table, median [range], with the held-out digits' row."""
+    out = summarise(table, ["score", "fd"], ["{:.2f}", "{:.1f}"])
+    out.columns = ["classifier score", "Fréchet distance"]
+    out.loc["real held-out digits"] = [f"{ref['real_score']:.2f}", f"{ref['real_fd']:.1f}"]
+    return out
+
+
+def digits_figure(runs: dict, x_test: torch.Tensor):
+    """64 samples of the first seed of each variant, beside held-out digits."""
+    fig, axes = plt.subplots(2, 4, figsize=(11, 6))
+    panels = [("real digits", x_test[:64].cpu().numpy())] + [(v, r["samples"][0, :64].cpu().numpy())
+                                                              for v, r in runs.items()]
+    for ax, (name, imgs) in zip(axes.flat, panels):
+        plotting.image_grid(ax, imgs.reshape(-1, 1, 8, 8), nrow=8)
+        ax.set_title(name, fontsize=9)
+    return _closed(fig)
+
+
+# --- the claims' verdicts ----------------------------------------------------------------------------
+
+def _threshold(claim_id: str) -> dict:
+    return dict(CATALOGUE[claim_id].threshold)
+
+
+def historical_averaging_converges(gd_ratio: float, ha_ratio: float, rate: float) -> Verdict:
+    """ch5.historical-averaging-converges from the final / initial distance to the equilibrium without and with
+    historical averaging (sec. 3.3); ``rate`` is kept in the record."""
+    th = _threshold("ch5.historical-averaging-converges")
+    passed = bool(gd_ratio >= th["gd_min_ratio"]) and bool(ha_ratio <= th["ha_max_ratio"])
+    return Verdict(passed, {"gd_ratio": gd_ratio, "ha_ratio": ha_ratio, "rate": rate},
+                   f"final / initial distance to (1, 1): {gd_ratio:.2f} without (>= {th['gd_min_ratio']} needed), "
+                   f"{ha_ratio:.3f} with historical averaging (<= {th['ha_max_ratio']} needed)")
+
+
+def label_smoothing_less_confident(plain_real, smooth_real, smooth_fake) -> Verdict:
+    """ch5.label-smoothing-less-confident (sec. 3.4): the verdict of ``checks.label_smoothing_less_confident``
+    from each seed's final mean D on real samples without and with smoothing and on generated ones with it."""
+    th = _threshold("ch5.label-smoothing-less-confident")
+    plain_real, smooth_real, smooth_fake = (np.asarray(a, dtype=float) for a in (plain_real, smooth_real, smooth_fake))
+    passed = _smoothing_check(plain_real, smooth_real, smooth_fake).passed
+    return Verdict(passed, {"plain": plain_real.tolist(), "smooth": smooth_real.tolist(),
+                            "smooth_fake": smooth_fake.tolist()},
+                   f"mean D(x) on real samples: {smooth_real.max():.3f} at most with target {th['real_target']} "
+                   f"(<= {th['real_target'] + th['tolerance']:.2f} needed), {plain_real.min():.3f} at least without "
+                   f"(> {th['confident']} needed); mean D(G(z)) with smoothing {smooth_fake.max():.3g} at most "
+                   f"(< {1 - th['confident']:.2g} needed)")
+
+
+def _per_seed(table: pd.DataFrame, variant: str, column: str) -> np.ndarray:
+    return table[table.variant == variant][column].to_numpy()
+
+
+def minibatch_reduces_collapse(table: pd.DataFrame) -> Verdict:
+    """ch5.minibatch-discrimination-reduces-collapse from the ring ablation's table (sec. 3.2): the mean over
+    seeds of the modes covered is strictly higher with minibatch discrimination than for the baseline."""
+    base, mbd = _per_seed(table, "baseline", "modes"), _per_seed(table, "minibatch discrimination", "modes")
+    seeds = table[table.variant == "baseline"].seed.tolist()
+    return Verdict(bool(mbd.mean() > base.mean()), {"baseline": base.tolist(), "minibatch": mbd.tolist()},
+                   f"mean modes covered {mbd.mean():.2f} with minibatch discrimination, {base.mean():.2f} "
+                   f"without (strictly higher needed; seeds {seeds})")
+
+
+def feature_matching_stabilises(table: pd.DataFrame) -> Verdict:
+    """ch5.feature-matching-stabilises from the ring ablation's table (sec. 3.1): the median over seeds of the
+    mode hopping is strictly lower with feature matching than for the baseline."""
+    base, fm = _per_seed(table, "baseline", "hopping"), _per_seed(table, "feature matching", "hopping")
+    base_hop, fm_hop = np.median(base), np.median(fm)
+    return Verdict(bool(fm_hop < base_hop), {"baseline": base.tolist(), "fm": fm.tolist()},
+                   f"median mode hopping {fm_hop:.3f} with feature matching, {base_hop:.3f} without (strictly lower "
+                   f"needed)")
+
+
+def classifier_score_real_highest(accuracy: float, real_score: float, table: pd.DataFrame) -> Verdict:
+    """ch5.classifier-score-real-highest (sec. 4): the classifier is accurate enough, and the held-out digits'
+    score is strictly above every variant and seed of the digits ablation's ``table``."""
+    th = _threshold("ch5.classifier-score-real-highest")
+    best = float(table.score.max())
+    return Verdict(bool(accuracy >= th["min_accuracy"]) and bool(real_score > best),
+                   {"accuracy": accuracy, "real": real_score, "gans": table.to_dict("list")},
+                   f"classifier test accuracy {accuracy:.3f} (>= {th['min_accuracy']} needed); held-out digits score "
+                   f"{real_score:.2f}, the best GAN variant and seed {best:.2f} (strictly lower needed)")

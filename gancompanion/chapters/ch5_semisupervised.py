@@ -12,6 +12,8 @@ The paper's two losses:
 which is the standard GAN discriminator loss on the logit log Z (the paper's code halves it). The
 generator uses feature matching on D's last hidden layer (the paper's best semi-supervised results).
 Training reuses ``train.train``: the unsupervised loss is the objective, the supervised loss a D term.
+``experiment`` runs Chapter 5's comparison with the same network trained on the labels alone, ``figure`` and
+``median_errors`` show it, and ``semi_supervised_helps`` is the verdict of its claim.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -28,6 +31,7 @@ from ..device import generator
 from ..training.streams import ToyStreams
 from ..techniques.improved import FeatureDiscriminator, FeatureMatching, MLPGenerator, without_g_loss
 from ..validation import positive, positive_int, seed as check_seed
+from .checks import Verdict
 
 Tensor = torch.Tensor
 
@@ -140,3 +144,56 @@ def test_error(d, x_test: Tensor, y_test: Tensor) -> np.ndarray:
     logits = d.forward_features(x_test.expand(runs, *x_test.shape)).features["class_logits"]
     d.train(was)
     return (logits.argmax(-1) != y_test).float().mean(-1).cpu().numpy()
+
+
+def experiment(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, cfg, seeds: Sequence[int],
+               device) -> pd.DataFrame:
+    """For every count of ``cfg.labels_per_class``, the K+1 GAN and the same discriminator trained on the labels
+    alone, each seed with its own labelled subset: a tidy table (labels, model, seed, test error)."""
+    rows = []
+    for n in cfg.labels_per_class:
+        x_lab, y_lab = labelled_sets(x_train, y_train, n, seeds)
+        d_gan = train_semi_supervised(x_train, x_lab, y_lab, seeds, cfg, device)
+        d_sup = train_supervised(x_lab, y_lab, seeds, cfg, device)
+        for name, d in (("K+1 GAN", d_gan), ("labels only", d_sup)):
+            err = test_error(d, x_test, y_test)
+            rows += [dict(labels=10 * n, model=name, seed=s, error=float(e)) for s, e in zip(seeds, err)]
+    return pd.DataFrame(rows)
+
+
+def median_errors(table: pd.DataFrame) -> pd.DataFrame:
+    """The median test error over seeds, one row per number of labels, one column per model."""
+    return table.groupby(["labels", "model"]).error.median().unstack()
+
+
+def figure(table: pd.DataFrame):
+    """Test error against the number of labels, median and range over seeds, for both models (closed)."""
+    import matplotlib.pyplot as plt
+
+    from .. import plotting
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (name, part), color in zip(table.groupby("model", sort=False), plotting.COLORS):
+        stats = part.groupby("labels").error.agg(["median", "min", "max"])
+        ax.errorbar(stats.index, 100 * stats["median"], yerr=[100 * (stats["median"] - stats["min"]),
+                    100 * (stats["max"] - stats["median"])], marker="o", capsize=3, color=color, label=name)
+    ax.set_xscale("log"), ax.minorticks_off(), ax.set_xticks(stats.index, [str(i) for i in stats.index])
+    ax.set_xlabel("labelled examples (10 classes)"), ax.set_ylabel("test error (%)"), ax.legend()
+    plt.close(fig)
+    return fig
+
+
+def error_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The median test errors in %, rounded, as the chapter shows them."""
+    return (100 * median_errors(table)).round(1).rename_axis(columns=None).add_suffix(" (% error)")
+
+
+def semi_supervised_helps(table: pd.DataFrame) -> Verdict:
+    """ch5.semi-supervised-helps (sec. 5): at every number of labels the median test error of the K+1 GAN is
+    strictly below that of the network trained on the labels alone."""
+    median = median_errors(table)
+    helps = {int(k): bool(row["K+1 GAN"] < row["labels only"]) for k, row in median.iterrows()}
+    return Verdict(bool(helps) and all(helps.values()), {"table": table.to_dict("list")},
+                   "median test error, K+1 GAN vs labels only: " + "; ".join(
+                       f"{k} labels {100 * median.loc[k, 'K+1 GAN']:.1f}% vs {100 * median.loc[k, 'labels only']:.1f}%"
+                       for k in median.index) + " (strictly lower needed at every count)")

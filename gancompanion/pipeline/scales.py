@@ -186,7 +186,7 @@ TABLE: dict[str, dict[str, dict]] = {
     "ch6.tricks": _per_scale(
         dict(latent_dim=2, hidden=128, activation="relu", betas=(0.5, 0.999), lr=1e-3, k_std=3.0,
              noise_sigma=0.5, noise_decay=0.01, lr_factors=(1, 3, 10), truncations=(2.0, 1.0, 0.5, 0.25, 0.04),
-             claim_truncation=0.5, pr_k=3, dc_k=5, drs_percentile=80.0, drs_eps=1e-6, ddls_step=0.01,
+             pr_k=3, dc_k=5, drs_percentile=80.0, drs_eps=1e-6, ddls_step=0.01,
              ddls_steps=50, dgflow_eta=0.1, dgflow_gamma=0.01, dgflow_steps=25, logan_alpha=0.9, logan_beta=5.0,
              topk_gamma=0.99, topk_nu=0.5, epochs=100, n_plot=1000),
         smoke=dict(seeds=2, steps=300, batch_size=128, eval_every=100, n_eval=1000, drs_burn_in=2000,

@@ -1,0 +1,111 @@
+"""Chapter 2's verdicts: each reads its thresholds from the claim and fails on the wrong side of them."""
+
+import numpy as np
+
+from gancompanion.analytic import divergences
+from gancompanion.analytic.divergences import LOG2
+from gancompanion.chapters import ch2
+from gancompanion.chapters.checks import Verdict
+from gancompanion.pipeline.claims import CATALOGUE
+
+
+def test_js_saturates_on_the_closed_forms_and_fails_on_a_wrong_one():
+    theta = np.linspace(-1, 1, 81)
+    closed = divergences.parallel_lines(theta)
+    v = ch2.js_saturates(theta, closed)
+    assert isinstance(v, Verdict) and v.passed is True
+    assert v.evidence == ("at all 80 theta != 0 of 81 in [-1, 1]: JS = log 2, KL = inf, TV = 1; all 0 at theta = 0; "
+                          "W = |theta|: True")
+    wrong = {**closed, "JS": np.where(theta != 0, LOG2 * 0.99, 0.0)}
+    assert not ch2.js_saturates(theta, wrong).passed
+
+
+def _lines(js_far, js_zero, w_scale):
+    theta = np.linspace(-1, 1, 9)
+    js = np.where(theta == 0, js_zero, js_far)[:, None].repeat(3, 1)
+    w = (np.abs(theta) * w_scale)[:, None].repeat(3, 1)
+    return dict(theta_est=theta, estimates={"GAN discriminator": js, "WGAN-GP critic": w})
+
+
+def test_estimates_saturate_reads_its_fractions_from_the_claim():
+    th = CATALOGUE["ch2.estimates-saturate"].threshold
+    good = ch2.estimates_saturate(_lines(th["js_frac"] * LOG2 + 1e-6, 0.0, 1 + th["w_rtol"] / 2))
+    assert good.passed and set(good.values) == {"theta", "js", "w"}
+    assert good.evidence.startswith("GAN JS estimate >= 0.624 at |theta| >= 0.25 (>= 0.624 required), 0.000 at 0")
+    assert not ch2.estimates_saturate(_lines(th["js_frac"] * LOG2 - 1e-3, 0.0, 1.0)).passed
+    assert not ch2.estimates_saturate(_lines(LOG2, th["js_zero_frac"] * LOG2 + 1e-3, 1.0)).passed
+    assert not ch2.estimates_saturate(_lines(LOG2, 0.0, 1 + 2 * th["w_rtol"])).passed
+
+
+def test_emd_lp_matches():
+    th = CATALOGUE["ch2.emd-lp-matches"].threshold
+    v = ch2.emd_lp_matches(1.5, 1.5, [1e-12, 2e-12], [0.0, 1e-12], 0.0)
+    assert v.passed and v.values == {"cost": 1.5, "closed": 1.5, "max_scaled_error": 2e-12}
+    assert v.evidence == ("example: LP 1.500000 = closed form 1.500000; 2 random pairs: largest error 2e-12 relative "
+                          "(<= 1e-09), marginals to 1e-12, plan >= 0")
+    assert not ch2.emd_lp_matches(1.5, 1.5, [10 * th["rtol"]], [0.0], 0.0).passed
+    assert not ch2.emd_lp_matches(1.5, 1.5, [np.nan], [0.0], 0.0).passed
+    assert not ch2.emd_lp_matches(1.5, 1.5, [0.0], [0.0], -1e-3).passed
+    assert not ch2.emd_lp_matches(1.5, 1.6, [0.0], [0.0], 0.0).passed
+
+
+def test_the_moving_plan_experiment_is_exact():
+    from gancompanion.pipeline.scales import Settings
+
+    cfg = Settings(p=(0.5, 0.5), q=(0.25, 0.75), x_p=(0.0, 1.0), x_q=(0.0, 2.0), max_points=4)
+    plan = ch2.plan_experiment(cfg, seed=0)
+    v = ch2.emd_lp_matches(plan["best"].cost, plan["closed"], plan["errors"], plan["marginal_errors"], plan["negative"])
+    assert v.passed and len(plan["errors"]) == CATALOGUE["ch2.emd-lp-matches"].threshold["n_random"]
+
+
+def test_gp_unit_gradient():
+    th = CATALOGUE["ch2.gp-unit-gradient"].threshold
+    norms = {("8 Gaussians", "weight clipping"): np.array([0.01, 0.02]),
+             ("8 Gaussians", "gradient penalty"): np.array([th["low"], 1.0]),
+             ("Swiss roll", "weight clipping"): np.array([0.03, 0.01]),
+             ("Swiss roll", "gradient penalty"): np.array([th["high"], 0.95])}
+    v = ch2.gp_unit_gradient(norms, 256, 10.0)
+    assert v.passed and set(v.values) == {"8 Gaussians/weight clipping", "8 Gaussians/gradient penalty",
+                                          "Swiss roll/weight clipping", "Swiss roll/gradient penalty"}
+    assert v.evidence == ("median |grad D| at 256 penalty points per seed, lambda 10: 8 Gaussians: 0.80, 1.00; Swiss "
+                          "roll: 1.20, 0.95 (in [0.8, 1.2] required); clipped critics <= 0.030")
+    norms["Swiss roll", "gradient penalty"] = np.array([th["high"] + 0.01, 1.0])
+    assert not ch2.gp_unit_gradient(norms, 256, 10.0).passed
+
+
+def test_clipping_explodes_or_vanishes():
+    th = CATALOGUE["ch2.clipping-explodes-or-vanishes"].threshold
+    layers = 12
+    grow = np.geomspace(th["clip_ratio"] * 2, 1, layers)[:, None].repeat(2, 1)  # first / last = 2 x clip_ratio
+    shrink = 1 / grow
+    flat = np.linspace(1, 2, layers)[:, None].repeat(2, 1)
+    curves = {"weight clipping c = 0.1": grow, "weight clipping c = 0.01": shrink, "gradient penalty": flat}
+    v = ch2.clipping_explodes_or_vanishes(curves, (0.1, 0.01))
+    assert v.passed and v.evidence == ("first/last layer gradient norm, median over seeds: c=0.1: 10^2.3, c=0.01: "
+                                       "10^-2.3 (>= 100 either way required); penalty: max/min over layers 2.0 (<= 10)")
+    assert not ch2.clipping_explodes_or_vanishes({**curves, "weight clipping c = 0.01": flat}, (0.1, 0.01)).passed
+    assert not ch2.clipping_explodes_or_vanishes({**curves, "gradient penalty": grow}, (0.1, 0.01)).passed
+
+
+def test_gp_beats_clipping_needs_strictly_more_modes():
+    v = ch2.gp_beats_clipping({"WGAN-GP": np.array([20, 22]), "WGAN (clip)": np.array([10, 12])}, 300, [0, 1])
+    assert v.passed and v.values == {"WGAN-GP": [20, 22], "WGAN (clip)": [10, 12]}
+    assert v.evidence == ("grid of 25, 300 generator steps, seeds [0, 1]: WGAN-GP covers 20, 22 modes (median 21), "
+                          "WGAN with clipping 10, 12 (median 11); strictly more required")
+    same = {"WGAN-GP": np.array([10, 12]), "WGAN (clip)": np.array([10, 12])}
+    assert not ch2.gp_beats_clipping(same, 300, [0, 1]).passed
+    assert set(ch2.GP_CLIP_READING) == {"PASS", "FAIL", "SKIP"}
+
+
+def test_sn_verdicts():
+    rtol = CATALOGUE["ch2.sn-lipschitz"].threshold["rtol"]
+    v = ch2.sn_lipschitz(np.array([0.5, 1.0]), np.array([1.0, 1.0]), np.array([1.01, 1.02]))
+    assert v.passed and v.values == {"grad_max": [0.5, 1.0], "bound": [1.01, 1.02], "lag": [1.0, 1.0]}
+    assert v.evidence == ("largest input-gradient norm per seed 0.500, 1.000 on 10000 random inputs and data; 1 x the "
+                          "estimate's lag 1.0000, 1.0000; norm <= 1 x lag x (1 + 1e-05): True")
+    assert not ch2.sn_lipschitz(np.array([1 + 10 * rtol]), np.array([1.0]), np.array([1.0])).passed
+    bound_max = CATALOGUE["ch2.sn-one-iteration"].threshold["bound_max"]
+    one = ch2.sn_one_iteration(np.array([1.0, bound_max]), 300)
+    assert one.passed and one.evidence == ("after 300 generator steps, product of the normalised layers' spectral "
+                                           "norms per seed 1.0000, 1.0500 (<= 1.05 required)")
+    assert not ch2.sn_one_iteration(np.array([1.0, bound_max + 1e-3]), 300).passed

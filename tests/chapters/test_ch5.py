@@ -1,0 +1,89 @@
+"""Chapter 5's verdicts: each reads its thresholds from the claim and fails on the wrong side of them."""
+
+import numpy as np
+import pandas as pd
+
+from gancompanion.chapters import ch5, ch5_semisupervised
+from gancompanion.chapters.checks import Verdict
+from gancompanion.pipeline.claims import CATALOGUE
+from gancompanion.pipeline.scales import Settings
+
+
+def test_historical_averaging_reads_its_thresholds():
+    th = CATALOGUE["ch5.historical-averaging-converges"].threshold
+    ok = ch5.historical_averaging_converges(th["gd_min_ratio"] + 1, th["ha_max_ratio"] / 2, -1.0)
+    assert isinstance(ok, Verdict) and ok.passed is True and ok.values["rate"] == -1.0
+    assert ok.evidence.startswith("final / initial distance to (1, 1): ")
+    assert not ch5.historical_averaging_converges(th["gd_min_ratio"] / 2, th["ha_max_ratio"] / 2, -1.0).passed
+    assert not ch5.historical_averaging_converges(th["gd_min_ratio"] + 1, th["ha_max_ratio"] * 2, -1.0).passed
+    assert not ch5.historical_averaging_converges(float("nan"), th["ha_max_ratio"] / 2, -1.0).passed
+
+
+def test_the_toy_game_orbits_without_and_converges_with_averaging():
+    cfg = Settings(start=(0.5, 0.5), lr=0.01, steps=2000, weight=1.0)
+    out = ch5.game(cfg)
+    assert out["gd_ratio"] > 0.5 and out["ha_ratio"] < out["gd_ratio"]
+    assert set(ch5.game_numbers(out, cfg)) >= {"game_gd_ratio", "game_ha_ratio", "game_rate"}
+
+
+def test_label_smoothing_verdict_and_evidence():
+    th = CATALOGUE["ch5.label-smoothing-less-confident"].threshold
+    plain, smooth, fake = np.array([0.999, 0.998]), np.array([th["real_target"], 0.89]), np.array([1e-3, 2e-3])
+    v = ch5.label_smoothing_less_confident(plain, smooth, fake)
+    assert v.passed and v.values == {"plain": plain.tolist(), "smooth": smooth.tolist(), "smooth_fake": fake.tolist()}
+    assert v.evidence == ("mean D(x) on real samples: 0.900 at most with target 0.9 (<= 0.91 needed), 0.998 at least "
+                          "without (> 0.99 needed); mean D(G(z)) with smoothing 0.002 at most (< 0.01 needed)")
+    assert not ch5.label_smoothing_less_confident(plain, smooth + 0.05, fake).passed  # above the smoothed target
+    assert not ch5.label_smoothing_less_confident(plain, smooth, fake + 0.5).passed  # two-sided: D(G(z)) lifted
+
+
+def _toy_table(base_modes, mbd_modes, base_hop, fm_hop):
+    rows = []
+    for v, modes, hop in (("baseline", base_modes, base_hop), ("minibatch discrimination", mbd_modes, base_hop),
+                          ("feature matching", base_modes, fm_hop)):
+        rows += [dict(variant=v, seed=s, modes=m, hq=0.5, hopping=h, p_real=0.5)
+                 for s, m, h in zip((3, 4), modes, hop)]
+    return pd.DataFrame(rows)
+
+
+def test_minibatch_and_feature_matching_verdicts():
+    table = _toy_table([5, 6], [7, 6], [0.2, 0.4], [0.1, 0.2])
+    mbd = ch5.minibatch_reduces_collapse(table)
+    assert mbd.passed and mbd.values == {"baseline": [5, 6], "minibatch": [7, 6]}
+    assert mbd.evidence == ("mean modes covered 6.50 with minibatch discrimination, 5.50 without (strictly higher "
+                            "needed; seeds [3, 4])")
+    fm = ch5.feature_matching_stabilises(table)
+    assert fm.passed and fm.evidence.startswith("median mode hopping 0.150 with feature matching, 0.300 without")
+    equal = _toy_table([5, 6], [5, 6], [0.2, 0.4], [0.2, 0.4])  # strictly better is needed
+    assert not ch5.minibatch_reduces_collapse(equal).passed and not ch5.feature_matching_stabilises(equal).passed
+    assert not ch5.feature_matching_stabilises(_toy_table([5, 6], [5, 6], [0.2, 0.4], [np.nan, 0.1])).passed
+
+
+def test_toy_summary_gives_median_and_range_per_variant():
+    table = pd.DataFrame([dict(variant=v, seed=s, modes=s + 1, hq=0.5, hopping=0.1, p_real=0.9)
+                          for v in ch5.VARIANTS for s in (0, 1, 2)])
+    out = ch5.toy_summary(table)
+    assert list(out.index) == list(ch5.VARIANTS) and out.loc["baseline", "modes of 8"] == "2 [1, 3]"
+
+
+def test_classifier_score_verdict():
+    th = CATALOGUE["ch5.classifier-score-real-highest"].threshold
+    table = pd.DataFrame(dict(variant=["baseline", "all together"], seed=[0, 0], score=[3.0, 4.5], fd=[1.0, 2.0]))
+    v = ch5.classifier_score_real_highest(th["min_accuracy"], 5.0, table)
+    assert v.passed and v.values["real"] == 5.0 and v.values["gans"]["score"] == [3.0, 4.5]
+    assert v.evidence.endswith("held-out digits score 5.00, the best GAN variant and seed 4.50 (strictly lower needed)")
+    assert not ch5.classifier_score_real_highest(th["min_accuracy"] - 0.01, 5.0, table).passed
+    assert not ch5.classifier_score_real_highest(th["min_accuracy"], 4.5, table).passed
+
+
+def test_semi_supervised_verdict_needs_every_count():
+    def table(gan, sup):
+        return pd.DataFrame([dict(labels=n, model=m, seed=s, error=e)
+                             for n, (g, u) in zip((20, 50), zip(gan, sup))
+                             for m, e in (("K+1 GAN", g), ("labels only", u)) for s in (0, 1)])
+    v = ch5_semisupervised.semi_supervised_helps(table([0.1, 0.05], [0.2, 0.1]))
+    assert v.passed and v.evidence == ("median test error, K+1 GAN vs labels only: 20 labels 10.0% vs 20.0%; "
+                                       "50 labels 5.0% vs 10.0% (strictly lower needed at every count)")
+    assert not ch5_semisupervised.semi_supervised_helps(table([0.1, 0.1], [0.2, 0.1])).passed
+    assert list(ch5_semisupervised.error_table(table([0.1, 0.05], [0.2, 0.1])).columns) == [
+        "K+1 GAN (% error)", "labels only (% error)"]
