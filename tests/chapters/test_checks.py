@@ -67,14 +67,17 @@ def test_noise_keeps_gradient_states_its_sigma():
 def _claim_cells(chapter):
     text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
     cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, re.S)
-    return [cell for cell in cells if "claims.report(" in cell]
+    return [cell for cell in cells if "ch.report(" in cell or "claims.report(" in cell]
 
 
 @pytest.mark.parametrize("chapter", sorted({c.chapter for c in claims.CATALOGUE.values()}))
 def test_claim_cells_read_the_registry_and_never_drop_nan(chapter):
     if not (ROOT / "notebooks" / f"{chapter}.md").exists():
         pytest.skip(f"{chapter} is not written yet")
-    for cell in _claim_cells(chapter):
+    cells = _claim_cells(chapter)
+    assert cells, f"{chapter}: no cell reports a claim"
+    for cell in cells:
+        assert "claims.report(" not in cell, f"{chapter}: a chapter reports through ch.report only:\n{cell}"
         assert not re.search(r"\b(max|min)\([^()]*\.values\(\)\)", cell), f"{chapter}: Python max/min drop NaN:\n{cell}"
         assert not re.search(r"\bmax\(0(\.0)?,", cell), f"{chapter}: a running max(0.0, x) drops NaN:\n{cell}"
 
