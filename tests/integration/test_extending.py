@@ -49,5 +49,4 @@ def test_the_recipes_run_as_written(in_tmp, results_dir, monkeypatch):
         torch.set_num_threads(threads)
     assert namespace["ch"].status("ch7.js-saturates") == "PASS"
     assert "MH" in sampling.REFINERS
-    with pytest.raises(AssertionError):  # the verdict function can fail
-        assert namespace["js_saturates"]([0.69])
+    assert not namespace["js_saturates"]([0.69]).passed  # the verdict function can fail
