@@ -127,21 +127,27 @@ def _shift(x: Tensor, k: int, gen: torch.Generator) -> Tensor:
 
 
 def train_classifier(x: Tensor, y: Tensor, config: ClassifierConfig = ClassifierConfig()) -> DigitsClassifier:
-    """Train a ``DigitsClassifier`` on ``x`` (N, 64) and labels ``y`` (N,) with Adam and cross-entropy."""
-    torch.manual_seed(config.seed)
-    gen = generator(config.seed, "classifier")
-    model = DigitsClassifier(config.width).to(x.device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    images = x.reshape(-1, 1, 8, 8)
-    model.train()
-    for _ in range(config.epochs):
-        order = torch.randperm(len(x), generator=gen).to(x.device)
-        for i in range(0, len(x), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            loss = nn.functional.cross_entropy(model(_shift(images[idx], config.shift, gen)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    """Train a ``DigitsClassifier`` on ``x`` (N, 64) and labels ``y`` (N,) with Adam and cross-entropy.
+
+    Its initialisation and dropout draw from torch's global generator seeded with ``config.seed`` inside
+    ``torch.random.fork_rng``, so training leaves the caller's random state as it found it: a chapter draws
+    the same numbers afterwards whether the classifier was trained now or loaded from its cache.
+    """
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        gen = generator(config.seed, "classifier")
+        model = DigitsClassifier(config.width).to(x.device)
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+        images = x.reshape(-1, 1, 8, 8)
+        model.train()
+        for _ in range(config.epochs):
+            order = torch.randperm(len(x), generator=gen).to(x.device)
+            for i in range(0, len(x), config.batch_size):
+                idx = order[i:i + config.batch_size]
+                loss = nn.functional.cross_entropy(model(_shift(images[idx], config.shift, gen)), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
     model.eval()
     return model
 

@@ -57,6 +57,18 @@ def test_cache_is_used_retrained_or_refused(tmp_path, small):
         C.load_or_train(xtr[:200], ytr[:200], xte, yte, cache=path, config=cfg, verbose=False)
 
 
+def test_what_is_drawn_after_does_not_depend_on_a_warm_cache(tmp_path, small):
+    """A chapter's later random numbers are the same whether the classifier was trained now or loaded."""
+    xtr, ytr, xte, yte = small
+    cfg, path = C.ClassifierConfig(epochs=1), tmp_path / "clf.pt"
+    after = []
+    for _ in range(2):  # cold cache (trains), then warm (loads)
+        torch.manual_seed(123)
+        C.load_or_train(xtr, ytr, xte, yte, cache=path, config=cfg, verbose=False)
+        after.append(torch.rand(5))
+    assert torch.equal(after[0], after[1])
+
+
 def test_classifier_shapes_and_bad_config():
     m = C.DigitsClassifier()
     assert m(torch.randn(3, 5, 64)).shape == (3, 5, 10) and m.embed(torch.randn(2, 1, 8, 8)).shape == (2, 128)
