@@ -26,3 +26,14 @@ def in_tmp(tmp_path, monkeypatch):
     for var in ("GANCOMPANION_RESULTS", "GANCOMPANION_CLAIMS"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def one_thread():
+    """Train on one CPU thread (the chapters do; two threads on a shared machine are many times slower)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

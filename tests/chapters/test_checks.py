@@ -93,16 +93,6 @@ def test_every_claim_names_a_figure_its_chapter_glues():
 # --- every check can be seen to fail: break what the claim guards, the check no longer passes ----------
 
 
-@pytest.fixture
-def one_thread():
-    """Train on one CPU thread (the chapters do; two threads on a shared machine are many times slower)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 def _hinge_discriminator(spectral_norm: bool, steps: int = 100, seeds=(0, 1, 2)):
     """A seed-batched hinge-loss discriminator trained on the grid against Gaussian noise; its largest
     input-gradient norm on [-6, 6]^2 and its estimate's lag, as Chapter 2 measures them."""

@@ -11,16 +11,6 @@ from gancompanion.pipeline import claims
 from gancompanion.evaluation.verdicts import Effect, judge
 
 
-@pytest.fixture
-def one_thread():
-    """Train on one CPU thread (the chapters do; two threads on a shared machine are many times slower)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _effect(**kw):
     return Effect(**{"name": "HQ, variant minus baseline", "direction": 1, "smallest": 0.02, "n_seeds": 8, **kw})
