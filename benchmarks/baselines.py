@@ -50,7 +50,11 @@ Costs: the CPU seconds (``time.process_time``, one thread) of the seed-batched t
 evaluations, per seed; and in ``timing`` the seconds per step of 1 run against 8 seed-batched runs.
 
 Run: ``nice -n 10 python benchmarks/baselines.py [--only grid-gan-* ...] [--seeds 8]``; each setting's
-result is merged into ``benchmarks/results/baselines.json`` (atomically) as soon as it is done.
+result is merged into ``benchmarks/results/baselines.json`` (atomically) as soon as it is done; a run's curve
+so far is kept under ``partial`` at every evaluation. Runs made in parallel into other ``--out`` files are
+merged with ``--merge FILE ...``. The committed results were made so: grid ladder and objectives, the ring and
+Roth's toy in parallel processes, then merged; WGAN-GP and WGAN-clip were stopped at the study's deadline
+(their curves are under ``partial``).
 """
 
 from __future__ import annotations
