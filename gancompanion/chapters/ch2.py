@@ -121,7 +121,7 @@ def lines_figure(lines: dict):
 
 
 def _lines_readings(lines: dict) -> dict:
-    """Medians over seeds of the two estimates, the theta of the claim (|theta| >= theta_min) and the critic's
+    """Medians over seeds of the two estimates, the theta of the claim (``|theta|`` >= theta_min) and the critic's
     relative error there."""
     theta_est = lines["theta_est"]
     far = np.abs(theta_est) >= threshold("ch2.estimates-saturate")["theta_min"]
@@ -140,7 +140,7 @@ def lines_numbers(lines: dict, cfg) -> dict:
 
 def js_saturates(theta, closed: dict) -> Verdict:
     """ch2.js-saturates from the closed forms on ``theta``: JS = log 2, KL = inf and TV = 1 exactly at every
-    theta != 0, all 0 at theta = 0, and W = |theta|."""
+    theta != 0, all 0 at theta = 0, and W = ``|theta|``."""
     theta = np.asarray(theta)
     apart = theta != 0
     exact = bool(np.all(closed["JS"][apart] == LOG2) and np.all(np.isinf(closed["KL"][apart]))
@@ -152,7 +152,7 @@ def js_saturates(theta, closed: dict) -> Verdict:
 
 def estimates_saturate(lines: dict) -> Verdict:
     """ch2.estimates-saturate from the estimates of ``lines_experiment``: the discriminator's JS estimate is near
-    log 2 far from theta = 0 and near 0 at it; the critic's W estimate is within ``w_rtol`` of |theta|."""
+    log 2 far from theta = 0 and near 0 at it; the critic's W estimate is within ``w_rtol`` of ``|theta|``."""
     th, r, theta_est = threshold("ch2.estimates-saturate"), _lines_readings(lines), lines["theta_est"]
     js_med, far = r["js_med"], r["far"]
     js_ok = bool(js_med[far].min() >= th["js_frac"] * LOG2 and js_med[theta_est == 0][0] <= th["js_zero_frac"] * LOG2)
@@ -284,7 +284,7 @@ def emd_lp_matches(cost: float, closed: float, errors, marginal_errors, negative
 
 def surfaces_experiment(cfg, seed: int, device) -> dict:
     """Critics with clipped weights and with the gradient penalty against a generator fixed at the data plus unit
-    noise on three toys (Fig. 1a), and the median |grad D| at the penalty's points per seed (``gp_norms``)."""
+    noise on three toys (Fig. 1a), and the median ``|grad D|`` at the penalty's points per seed (``gp_norms``)."""
     toys = {"8 Gaussians": data.wgan_gp_8gaussians(), "25 Gaussians": data.wgan_gp_25gaussians(),
             "Swiss roll": data.SwissRoll()}
     surf_seeds = [seed * cfg.seeds + i for i in range(cfg.seeds)]
@@ -340,7 +340,7 @@ def surfaces_numbers(surf: dict) -> dict:
 
 
 def gp_unit_gradient(gp_norms: dict, n_points: int, gp_weight: float) -> Verdict:
-    """ch2.gp-unit-gradient from {(toy, "gradient penalty" or "weight clipping"): median |grad D| per seed}: every
+    """ch2.gp-unit-gradient from {(toy, "gradient penalty" or "weight clipping"): median ``|grad D|`` per seed}: every
     penalised critic's median lies in [low, high]. ``n_points``: the penalty points per seed behind each median."""
     th = threshold("ch2.gp-unit-gradient")
     gp_all, clip_all = _norms_of(gp_norms, "gradient penalty"), _norms_of(gp_norms, "weight clipping")

@@ -160,7 +160,7 @@ def preference_kl(qs, p: float, pref_kl, kl_qp, kl_pq, pref_js, js_single) -> Ve
 # --- what the chapter computes and reads (the numbers its prose glues) ---------------------------------
 
 def enumeration_error(p: float, qs, ns) -> float:
-    """Largest |sum over all 2^N minibatches - binomial form| over ``qs`` and ``ns``, for JS, TV and KL
+    """Largest ``|sum over all 2^N minibatches - binomial form|`` over ``qs`` and ``ns``, for JS, TV and KL
     (where the divergence is finite: KL is infinite at q = 0 and 1)."""
     error = 0.0
     for n in ns:

@@ -307,7 +307,7 @@ def test_every_notebook_checks_its_parameters_through_the_library(path):
         if name in runner.CORE_PARAMETERS:
             continue
         found = (re.search(rf"validation\.(\w+)\(\"{name}\", {name}\)", check)
-                 or re.search(rf"override\(\"{name}\", {name}, [^,]+, (?:\w+\.)?(\w+)\)", check))
+                 or re.search(rf"override\(\"{name}\", {name}, [^,]+, (?:\w+\.)*(\w+)\)", check))
         assert found, f"{path.stem}: parameter {name} is not validated through gancompanion.validation"
         if default is None or isinstance(default, float):  # a number knob: inf and NaN are refused
             for bad in (float("inf"), float("nan")):
