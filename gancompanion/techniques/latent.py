@@ -1,15 +1,18 @@
 """Latent steps: parts that move the generator's latents, using the discriminator, before G's forward pass.
 
 ``LatentOptimisation`` (LOGAN, Wu et al. 2019): each latent takes one step up f(z), by plain gradient
-ascent, dz = alpha g (their Eq. 2), or by the damped natural gradient, dz = alpha g / (beta + ``|g|^2``)
-(their Eq. 4, the empirical Fisher g g^T with Tikhonov damping beta), with g = df/dz per sample; G is then
-trained on G([z + dz]), [.] clipping to [-clip, clip]. f is D's score of the sample, f(z) = D(G(z)), as in
+ascent, dz = alpha g, or by the damped natural gradient, dz = alpha g / (beta + ``|g|^2``) (the empirical
+Fisher g g^T with Tikhonov damping beta), with g = df/dz per sample; G is then trained on G([z + dz]), [.]
+clipping to [-clip, clip]. f is D's score of the sample, f(z) = D(G(z)), as in
 the paper's Algorithm 1 (``target="score"``), or minus the generator loss (``target="g_loss"``).
 
 With ``through_step=True`` G's loss is differentiated through dz as well: the second-order terms that
-Wu et al. (sec. 3) relate to symplectic gradient adjustment. dz is then computed against a frozen copy of
+Wu et al. relate to symplectic gradient adjustment. dz is then computed against a frozen copy of
 D's weights as they were when the step was taken, so the loop's D updates, which come before G's update
-and change D's weights in place, cannot change the graph that G's gradient runs through.
+and change D's weights in place, cannot change the graph that G's gradient runs through. With
+``through_step_d=True`` D's loss on G(z') is differentiated through dz in D's weights too, as automatic
+differentiation of Algorithm 1's D loss on G(z') gives (a D term whose value is 0 and whose gradient
+is that missing part; instance noise is not applied in it).
 
 ``penalty`` adds w ``mean |dz|^2`` to D's and/or G's loss (Wu et al. 2019 regularise the step's
 Euclidean norm); the part hands the loop these terms through ``terms()``. Wu et al.'s latent prior is
@@ -44,7 +47,7 @@ def frozen(module: torch.nn.Module):
 
 @dataclass(frozen=True)
 class LatentOptimisation(Part):
-    """LOGAN's latent step (Wu et al. 2019, Algorithm 1, Eqs. 2 and 4).
+    """LOGAN's latent step (Wu et al. 2019, Algorithm 1).
 
     Attributes:
         alpha: step size (> 0).
@@ -53,6 +56,7 @@ class LatentOptimisation(Part):
         clip: clamp z' to [-clip, clip] entry-wise (``None``: no clamp; the paper clips to [-1, 1]).
         through_step: also differentiate G's loss through dz (second-order terms), with dz computed against
             D's weights at the time of the step; ``False`` treats dz as a constant.
+        through_step_d: also differentiate D's loss on the generated batch through dz (in D's weights).
         target: what the step climbs: ``"score"``, f(z) = D(G(z)) (the paper), or ``"g_loss"``, f(z) =
             -B L_G (the generator loss's per-sample gradient; the non-saturating loss weights each sample's
             gradient by 1 - sigmoid(D)). ``"score"`` needs a score that is higher for samples D deems real.
@@ -68,6 +72,7 @@ class LatentOptimisation(Part):
     method: str = "natural"
     clip: float | None = None
     through_step: bool = False
+    through_step_d: bool = False
     target: str = "g_loss"
     penalty: float = 0.0
     penalise: str = "both"
@@ -88,18 +93,18 @@ class LatentOptimisation(Part):
         core = (f"LatentOptimisation(alpha={self.alpha!r}, beta={self.beta!r}, method={self.method!r}, "
                 f"clip={self.clip!r}, through_step={self.through_step!r}")
         extra = "".join(f", {k}={getattr(self, k)!r}" for k, default in
-                        (("target", "g_loss"), ("penalty", 0.0), ("penalise", "both"))
+                        (("through_step_d", False), ("target", "g_loss"), ("penalty", 0.0), ("penalise", "both"))
                         if getattr(self, k) != default)
         return core + extra + f", name={self.name!r})"
 
     @classmethod
     def published(cls, penalty: float, alpha: float = 0.9, beta: float = 5.0, method: str = "natural",
                   penalise: str = "both", name: str = "logan") -> "LatentOptimisation":
-        """LOGAN as in Wu et al.'s Algorithm 1: f = D(G(z)), z' = [z + dz] clipped to [-1, 1], G's gradient
-        through dz, and the ``|dz|^2`` term of weight ``penalty``. Pair it with a U(-1, 1) latent prior
-        (``ToyStreams(..., prior="uniform")``)."""
-        return cls(alpha=alpha, beta=beta, method=method, clip=1.0, through_step=True, target="score",
-                   penalty=penalty, penalise=penalise, name=name)
+        """LOGAN as in Wu et al.'s Algorithm 1: f = D(G(z)), z' = [z + dz] clipped to [-1, 1], both players'
+        gradients through dz, and the ``|dz|^2`` term of weight ``penalty``. Pair it with a U(-1, 1) latent
+        prior (``ToyStreams(..., prior="uniform")``)."""
+        return cls(alpha=alpha, beta=beta, method=method, clip=1.0, through_step=True, through_step_d=True,
+                   target="score", penalty=penalty, penalise=penalise, name=name)
 
     def delta(self, grad: Tensor) -> Tensor:
         """dz from g = df/dz (..., latent_dim), per sample."""
@@ -115,6 +120,11 @@ class LatentOptimisation(Part):
         (grad,) = torch.autograd.grad(f, z, create_graph=create_graph)
         return grad
 
+    def moved(self, z: Tensor, dz: Tensor) -> Tensor:
+        """z' = [z + dz]."""
+        z_new = z + dz
+        return z_new if self.clip is None else z_new.clamp(-self.clip, self.clip)
+
     def __call__(self, z: Tensor, g, d, objective, step: int = 0, total: int = 1) -> Tensor:
         """z' = [z + dz]; D's parameters are not touched (no gradient reaches them)."""
         g_penalty = self.penalty > 0 and self.penalise in ("both", "g")
@@ -122,19 +132,21 @@ class LatentOptimisation(Part):
         z0 = z.detach().requires_grad_(True)
         dz = self.delta(self.gradient(z0, g, frozen(d) if graph else d, objective, create_graph=graph))
         self._last.clear()
-        self._last.update(z=z.detach(), dz=dz, objective=objective)
-        z_new = z.detach() + (dz if self.through_step else dz.detach())
-        if self.clip is not None:
-            z_new = z_new.clamp(-self.clip, self.clip)
-        return z_new
+        self._last.update(z=z.detach(), dz=dz, objective=objective, d_calls={})
+        return self.moved(z.detach(), dz if self.through_step else dz.detach())
 
-    def terms(self) -> tuple[tuple, tuple]:
-        """The loss terms this step adds, ``(d_terms, g_terms)``: the ``|dz|^2`` penalty where it is set."""
-        if self.penalty == 0:
-            return (), ()
-        d_terms = (StepPenaltyD(self),) if self.penalise in ("both", "d") else ()
-        g_terms = (StepPenaltyG(self),) if self.penalise in ("both", "g") else ()
-        return d_terms, g_terms
+    def terms(self, n_dis: int = 1) -> tuple[tuple, tuple]:
+        """The loss terms this step adds, ``(d_terms, g_terms)``: the ``|dz|^2`` penalty where it is set, and
+        D's gradient through dz. D's terms act on the last of the ``n_dis`` D steps after each latent step,
+        the one that sees G(z') (the loop's earlier D steps see fresh latents, without a latent step)."""
+        d_terms, g_terms = [], []
+        if self.penalty > 0 and self.penalise in ("both", "d"):
+            d_terms.append(StepPenaltyD(self, n_dis))
+        if self.through_step_d:
+            d_terms.append(StepThroughD(self, n_dis))
+        if self.penalty > 0 and self.penalise in ("both", "g"):
+            g_terms.append(StepPenaltyG(self))
+        return tuple(d_terms), tuple(g_terms)
 
 
 def _sq_norm(dz: Tensor) -> Tensor:
@@ -157,23 +169,55 @@ class StepPenaltyG(Part):
 
 
 @dataclass(frozen=True)
-class StepPenaltyD(Part):
-    """D's term w ``mean |dz|^2``, dz recomputed at this step's latents against D's current weights (so the
-    gradient reaches D's weights) with G's weights held fixed."""
+class _DTerm(Part):
+    """A D term of a latent step: acts on the last of the ``n_dis`` D steps after each latent step (0 on the
+    others), with dz recomputed at the step's latents against D's current weights and G's held fixed."""
 
     step: LatentOptimisation
+    n_dis: int = 1
     needs = ()
+    suffix = ""
 
     @property
     def name(self) -> str:
-        return f"{self.step.name}_dz_d"
+        return f"{self.step.name}_{self.suffix}"
 
     def bind(self, g, d) -> None:
         object.__setattr__(self, "_g", g)
 
     def __call__(self, view, step: int = 0, total: int = 1) -> Tensor:
-        g = frozen(self._g)
         last = self.step._last
-        z0 = last["z"].detach().requires_grad_(True)
-        grad = self.step.gradient(z0, g, view.d, last["objective"], create_graph=True)
-        return self.step.penalty * _sq_norm(self.step.delta(grad))
+        k = last["d_calls"].get(self.name, 0)
+        last["d_calls"][self.name] = k + 1
+        if k != self.n_dis - 1:
+            return view.fake_out.score.new_zeros(view.fake_out.score.shape[:-1])
+        if "d_dz" not in last:  # one dz in D's weights per latent step, shared by its D terms
+            g = frozen(self._g)
+            z0 = last["z"].detach().requires_grad_(True)
+            last["d_dz"] = g, self.step.delta(self.step.gradient(z0, g, view.d, last["objective"], create_graph=True))
+        g, dz = last["d_dz"]
+        return self.value(view, g, last["z"], dz, last["objective"])
+
+
+@dataclass(frozen=True)
+class StepPenaltyD(_DTerm):
+    """D's term w ``mean |dz|^2``, its gradient reaching D's weights through dz."""
+
+    suffix = "dz_d"
+
+    def value(self, view, g, z, dz, objective) -> Tensor:
+        return self.step.penalty * _sq_norm(dz)
+
+
+@dataclass(frozen=True)
+class StepThroughD(_DTerm):
+    """The part of D's loss gradient that runs through dz: D's loss on G([z + dz]) with D's weights held
+    fixed everywhere but inside dz, minus its own value (so the term adds 0 to the loss and only that
+    gradient to D's)."""
+
+    suffix = "through_dz_d"
+
+    def value(self, view, g, z, dz, objective) -> Tensor:
+        fake = frozen(view.d)(g(self.step.moved(z, dz)))
+        loss = objective.d_loss(view.real_out.score.detach(), fake)
+        return loss - loss.detach()

@@ -313,7 +313,7 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     allocator.keep_freed_memory()  # a step's freed activations stay for the next step (no page faults)
     objective = get_objective(objective)
     if latent_step is not None and hasattr(latent_step, "terms"):  # a latent step's own loss terms (LOGAN's |dz|^2)
-        step_d_terms, step_g_terms = latent_step.terms()
+        step_d_terms, step_g_terms = latent_step.terms(cfg.n_dis)
         d_terms, g_terms = (*d_terms, *step_d_terms), (*g_terms, *step_g_terms)
     parts = [*d_terms, *g_terms, *constraints]
     check_names([*d_terms, *g_terms])

@@ -8,6 +8,7 @@ from torch import nn
 
 from gancompanion.techniques import latent, selections
 from gancompanion.training import nets, objectives, streams as streams_mod, train
+from gancompanion.training.parts import DOutput, DView
 from gancompanion import data
 
 
@@ -71,14 +72,14 @@ def test_latent_step_gd_and_natural():
 
 @pytest.mark.parametrize("objective", ["nonsaturating", "wgan"])
 def test_score_step_direction_and_size_closed_form(objective):
-    # f(z) = D(G(z)) = w.(A z) + b, so df/dz = A^T w for every sample, whatever the objective (Eq. 2)
+    # f(z) = D(G(z)) = w.(A z) + b, so df/dz = A^T w for every sample, whatever the objective
     g, d, a, w = linear_pair()
     grad = a.T @ w
     z = torch.randn(2, 4, 3, dtype=torch.float64)
     obj = objectives.get_objective(objective)
     gd = latent.LatentOptimisation(alpha=0.3, method="gd", target="score")(z, g, d, obj)
     assert torch.allclose(gd - z, (0.3 * grad).expand_as(z), atol=1e-12)
-    # the natural-gradient step (Eq. 4): dz = alpha g / (beta + |g|^2), so |dz| = alpha |g| / (beta + |g|^2)
+    # the natural-gradient step: dz = alpha g / (beta + |g|^2), so |dz| = alpha |g| / (beta + |g|^2)
     nat = latent.LatentOptimisation(alpha=0.9, beta=5.0, method="natural", target="score")(z, g, d, obj)
     size = 0.9 * grad.norm() / (5.0 + grad.norm() ** 2)
     assert torch.allclose((nat - z).norm(dim=-1), size.expand(2, 4), atol=1e-12)
@@ -126,6 +127,22 @@ def _mlp_pair(seed=0):
     return g, d
 
 
+def _finite_differences(params, fn, eps=1e-6):
+    """Central differences of the scalar ``fn()`` in every entry of ``params``, flattened."""
+    out = []
+    for p in params:
+        for i in range(p.numel()):
+            vals = []
+            for sign in (1, -1):
+                with torch.no_grad():
+                    p.view(-1)[i] += sign * eps
+                vals.append(fn().item())
+                with torch.no_grad():
+                    p.view(-1)[i] -= sign * eps
+            out.append((vals[0] - vals[1]) / (2 * eps))
+    return torch.tensor(out, dtype=torch.float64)
+
+
 def _g_loss_through_step(step, g, d, z, obj):
     return obj.g_loss(d(g(step(z, g, d, obj)))).sum()
 
@@ -139,26 +156,61 @@ def test_second_order_gradient_matches_finite_differences(method):
                                      target="score")
     loss = _g_loss_through_step(step, g, d, z, obj)
     auto = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss, list(g.parameters()))])
-    fd, eps = [], 1e-6
-    with torch.no_grad():
-        flat = [p for p in g.parameters()]
-    for p in flat:
-        for i in range(p.numel()):
-            vals = []
-            for sign in (1, -1):
-                with torch.no_grad():
-                    p.view(-1)[i] += sign * eps
-                vals.append(_g_loss_through_step(step, g, d, z, obj).item())
-                with torch.no_grad():
-                    p.view(-1)[i] -= sign * eps
-            fd.append((vals[0] - vals[1]) / (2 * eps))
-    fd = torch.tensor(fd, dtype=torch.float64)
+    fd = _finite_differences(list(g.parameters()), lambda: _g_loss_through_step(step, g, d, z, obj))
     assert torch.allclose(auto, fd, rtol=1e-5, atol=1e-8)
     # the first-order gradient (dz a constant) misses the second-order terms: it differs from the total
     first = latent.LatentOptimisation(alpha=0.5, beta=1.0, method=method, clip=1.0, target="score")
     loss1 = _g_loss_through_step(first, g, d, z, obj)
     auto1 = torch.cat([t.reshape(-1) for t in torch.autograd.grad(loss1, list(g.parameters()))])
     assert (auto1 - fd).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("method,penalty", [("gd", 0.0), ("natural", 0.0), ("natural", 0.5)])
+def test_ds_gradient_through_the_step_matches_finite_differences(method, penalty):
+    # L_D = d_loss(D(x), D(G([z + dz]))) + w mean |dz|^2 with dz = dz(theta_D): the D step's gradient (its
+    # loss on G(z') as a constant, plus the step's D terms) must be L_D's total derivative in D's weights
+    g, d = _mlp_pair(1)
+    obj = objectives.get_objective("nonsaturating")
+    z = 0.8 * (2 * torch.rand(1, 5, 3, dtype=torch.float64) - 1)
+    real = torch.randn(1, 5, 2, dtype=torch.float64)
+    step = latent.LatentOptimisation(alpha=0.5, beta=1.0, method=method, clip=1.0, through_step_d=True,
+                                     target="score", penalty=penalty, penalise="d")
+    d_terms, g_terms = step.terms()
+    assert g_terms == () and len(d_terms) == (2 if penalty else 1)
+    for t in d_terms:
+        t.bind(g, d)
+
+    def d_loss_total():
+        moved = step(z, g, d, obj)
+        return (obj.d_loss(d(real), d(g(moved))) + penalty * step._last["dz"].pow(2).sum(-1).mean(-1)).sum()
+
+    x = g(step(z, g, d, obj)).detach()
+    view = DView(real, x, DOutput(d(real)), DOutput(d(x)), d, None, 1)
+    plain = obj.d_loss(view.real_out.score, view.fake_out.score)
+    extra = sum(t(view) for t in d_terms)
+    # the through-step term adds 0 to the loss's value; the penalty adds w mean |dz|^2
+    assert torch.allclose(extra, penalty * step._last["dz"].pow(2).sum(-1).mean(-1), atol=1e-12)
+    params = list(d.parameters())
+    auto = torch.cat([t.reshape(-1) for t in torch.autograd.grad((plain + extra).sum(), params, retain_graph=True)])
+    first = torch.cat([t.reshape(-1) for t in torch.autograd.grad(plain.sum(), params)])
+    fd = _finite_differences(params, d_loss_total)
+    assert torch.allclose(auto, fd, rtol=1e-5, atol=1e-8)
+    assert (first - fd).abs().max() > 1e-4  # without the term the gradient misses the through-step part
+
+
+def test_d_terms_act_on_the_last_d_step_after_each_latent_step():
+    g, d, a, w = linear_pair()
+    obj = objectives.get_objective("wgan")
+    z = torch.randn(2, 4, 3, dtype=torch.float64)
+    step = latent.LatentOptimisation(alpha=0.3, method="gd", target="score", penalty=7.0, penalise="d")
+    (term,), _ = step.terms(n_dis=3)
+    term.bind(g, d)
+    view = type("View", (), {"d": d, "fake_out": DOutput(torch.zeros(2, 4, dtype=torch.float64))})()
+    want = 7.0 * float((0.3 * a.T @ w).pow(2).sum())
+    for _ in range(2):  # two iterations of the loop
+        step(z, g, d, obj)
+        values = [float(term(view)[0].detach()) for _ in range(3)]
+        assert values[:2] == [0.0, 0.0] and values[2] == pytest.approx(want, rel=1e-12)
 
 
 def test_the_step_penalty_terms_value():
@@ -294,5 +346,5 @@ def test_train_logan_as_published_logs_its_penalty_terms():
     st = streams_mod.ToyStreams(data.grid(), seeds, 32, 2, prior="uniform")
     step = latent.LatentOptimisation.published(penalty=1.0)
     res = train.train(g, d, st, train.TrainConfig(steps=4, n_dis=2, log_every=2), latent_step=step, progress=False)
-    assert {"logan_dz_d", "logan_dz_g"} <= set(res.history.columns)
+    assert {"logan_dz_d", "logan_dz_g", "logan_through_dz_d"} <= set(res.history.columns)
     assert (res.history[["logan_dz_d", "logan_dz_g"]] > 0).all().all()
