@@ -130,7 +130,9 @@ class LatentOptimisation(Part):
         g_penalty = self.penalty > 0 and self.penalise in ("both", "g")
         graph = self.through_step or g_penalty
         z0 = z.detach().requires_grad_(True)
-        dz = self.delta(self.gradient(z0, g, frozen(d) if graph else d, objective, create_graph=graph))
+        if graph:  # torch.compile'd modules have no double backward: the plain G, and D's frozen copy
+            g, d = getattr(g, "_orig_mod", g), frozen(d)
+        dz = self.delta(self.gradient(z0, g, d, objective, create_graph=graph))
         self._last.clear()
         self._last.update(z=z.detach(), dz=dz, objective=objective, d_calls={})
         return self.moved(z.detach(), dz if self.through_step else dz.detach())
