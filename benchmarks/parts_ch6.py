@@ -4,8 +4,10 @@
   plain sampling, DRS, DDLS and DGFlow, with the chapter's settings; each one's generator and
   discriminator evaluations per returned sample, and its seconds per returned sample as a multiple of
   plain sampling's.
-- Training steps (``gancompanion.training.train``): the plain step, the step with LOGAN's latent step and the
-  step with top-k selection, each as a multiple of the plain step.
+- Training steps (``gancompanion.training.train``): the plain step, the step with the chapter's LOGAN latent
+  step (first order), the step with LOGAN as in Wu et al.'s Algorithm 1 (``LatentOptimisation.published``:
+  both players' gradients through dz, the ``|dz|^2`` terms, U(-1, 1) latents) and the step with top-k
+  selection, each as a multiple of the plain step.
 
 Timings are interleaved: every round times each subject once, in turn, and ratios are taken within a
 round (this machine's speed drifts while others use it); the summary is the median and range of the
@@ -62,10 +64,10 @@ def samplers(cfg, g, d, z0, seeds):
     return {"plain": plain, **refiners}
 
 
-def step_timer(cfg, seeds, recipe, n):
+def step_timer(cfg, seeds, recipe, n, prior="normal"):
     def run():
         g, d = build(cfg, seeds)
-        st = streams.ToyStreams(data.grid(), seeds, cfg.batch_size, cfg.latent_dim)
+        st = streams.ToyStreams(data.grid(), seeds, cfg.batch_size, cfg.latent_dim, prior=prior)
         tc = train.TrainConfig(steps=n, lr_d=cfg.lr, lr_g=cfg.lr, betas=cfg.betas, log_every=n)
         t0 = time.perf_counter()
         train.train(g, d, st, tc, progress=False, **recipe.parts())
@@ -96,6 +98,9 @@ def main(argv=None) -> int:
     step_fns = {"plain step": step_timer(cfg, seeds, Recipe(), args.step_block),
                 "LOGAN step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation(
                     cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block),
+                # the penalty's weight does not change the cost (the paper's weight is not confirmed): 1.0
+                "LOGAN Alg.1 step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation.published(
+                    1.0, cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block, prior="uniform"),
                 "top-k step": step_timer(cfg, seeds, Recipe(selection=topk), args.step_block)}
     for fn in [*sample_fns.values(), *step_fns.values()]:  # warm-up
         fn()

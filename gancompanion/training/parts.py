@@ -20,7 +20,8 @@ A term declares in ``needs`` what the loop must prepare for it, so the plain pat
 ``"real_grad"`` / ``"fake_grad"`` (D's inputs require grad), ``"features"`` (D is called through
 ``forward_features``), ``"real"`` (the G step also scores a real batch, without grad). Terms and
 constraints may define ``bind(g, d)`` (called once before training) and ``state_dict`` /
-``load_state_dict`` (kept in checkpoints).
+``load_state_dict`` (kept in checkpoints). A latent step may define ``terms(n_dis) -> (d_terms, g_terms)``:
+loss terms of its own that the loop adds to the run's (LOGAN's ``|dz|^2`` penalty).
 
 Every part also has:
 

@@ -9,6 +9,9 @@ Both return tensors shaped ``(*runs, batch, *event)``: ``runs`` is ``(S,)`` for 
 A part that draws random numbers names its own stream (``parts``): ``noise(stream)`` and
 ``uniform(shape, stream)`` serve each name from its own generator per run, so what one part draws never
 shifts another's numbers. Instance noise draws from ``"noise"``, WGAN-GP's interpolation from ``"uniform"``.
+
+The latent prior is N(0, I) by default; ``prior="uniform"`` draws z ~ U(-1, 1)^d instead (LOGAN's prior,
+Wu et al. 2019, consistent with clipping latents to [-1, 1]).
 """
 
 from __future__ import annotations
@@ -18,10 +21,18 @@ from collections.abc import Sequence
 import torch
 
 from ..device import generator
-from ..validation import positive_int
+from ..validation import choose, positive_int
 
 QUANTITIES = ("data", "latent", "noise", "uniform", "eval")
 LOOP_STREAMS = ("data", "latent", "eval")  # the loop's own; no part may draw from them
+PRIORS = ("normal", "uniform")
+
+
+def draw_latent(prior: str, shape: tuple[int, ...], gen: torch.Generator, device) -> torch.Tensor:
+    """Latents of ``shape`` from the prior: N(0, 1) or U(-1, 1) entries."""
+    if prior == "uniform":
+        return 2 * torch.rand(*shape, generator=gen, device=device) - 1
+    return torch.randn(*shape, generator=gen, device=device)
 
 
 def seed_words(stream: str) -> tuple[str, ...]:
@@ -48,13 +59,15 @@ class ToyStreams:
         dist: a distribution from ``gancompanion.data`` (has ``dim`` and ``sample``).
         seeds: one seed per run.
         batch_size: samples per run per draw.
-        latent_dim: dimension of z ~ N(0, I).
+        latent_dim: dimension of z.
         device: where the numbers are drawn and kept.
         chunk: how many draws of each quantity are made at once per generator.
+        prior: the latents' distribution, ``"normal"`` (N(0, I)) or ``"uniform"`` (U(-1, 1)^d).
     """
 
     def __init__(self, dist, seeds: Sequence[int], batch_size: int, latent_dim: int, device="cpu",
-                 chunk: int = 64):
+                 chunk: int = 64, prior: str = "normal"):
+        self.prior = choose("prior", prior, PRIORS)
         self.dist, self.seeds = dist, tuple(int(s) for s in seeds)
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
@@ -83,7 +96,7 @@ class ToyStreams:
         if kind == "data":
             return self.dist.sample(shape, gen)
         if kind == "latent":
-            return torch.randn(*shape, self.latent_dim, generator=gen, device=self.device)
+            return draw_latent(self.prior, (*shape, self.latent_dim), gen, self.device)
         if kind == "noise":
             return torch.randn(*shape, *self.event_shape, generator=gen, device=self.device)
         return torch.rand(*shape, generator=gen, device=self.device)
@@ -109,7 +122,7 @@ class ToyStreams:
         return self._next("data", "data")
 
     def latent(self) -> torch.Tensor:
-        """(S, B, latent_dim) draws of z ~ N(0, I)."""
+        """(S, B, latent_dim) draws of z from the prior."""
         return self._next("latent", "latent")
 
     def noise(self, stream: str = "noise") -> torch.Tensor:
@@ -125,8 +138,8 @@ class ToyStreams:
 
     def fixed_latent(self, n: int) -> torch.Tensor:
         """(S, n, latent_dim): the same latents every call (an evaluation set per run)."""
-        return torch.stack([torch.randn(n, self.latent_dim, generator=generator(s, "eval", device=self.device),
-                                        device=self.device) for s in self.seeds])
+        return torch.stack([draw_latent(self.prior, (n, self.latent_dim), generator(s, "eval", device=self.device),
+                                        self.device) for s in self.seeds])
 
     def state_dict(self) -> dict:
         return {"gens": {q: [g.get_state() for g in gs] for q, gs in self._gens.items()},
@@ -148,11 +161,13 @@ class DatasetStreams:
     Args:
         data: ``(N, *event)`` tensor (already on ``device``).
         batch_size: samples per draw.
-        latent_dim: dimension of z ~ N(0, I).
+        latent_dim: dimension of z.
         seed: seeds the shuffling, the latents and the noise.
+        prior: the latents' distribution, ``"normal"`` (N(0, I)) or ``"uniform"`` (U(-1, 1)^d).
     """
 
-    def __init__(self, data: torch.Tensor, batch_size: int, latent_dim: int, seed: int):
+    def __init__(self, data: torch.Tensor, batch_size: int, latent_dim: int, seed: int, prior: str = "normal"):
+        self.prior = choose("prior", prior, PRIORS)
         self.data = data
         self.device = data.device
         self.batch_size = positive_int("batch_size", batch_size)
@@ -191,8 +206,8 @@ class DatasetStreams:
         return self.data[idx]
 
     def latent(self) -> torch.Tensor:
-        return torch.randn(self.batch_size, self.latent_dim, generator=self._generator("latent", "latent"),
-                           device=self.device)
+        return draw_latent(self.prior, (self.batch_size, self.latent_dim), self._generator("latent", "latent"),
+                           self.device)
 
     def noise(self, stream: str = "noise") -> torch.Tensor:
         return torch.randn(self.batch_size, *self.event_shape, generator=self._generator(stream, "noise"),
@@ -202,8 +217,8 @@ class DatasetStreams:
         return torch.rand(*shape, generator=self._generator(stream, "uniform"), device=self.device)
 
     def fixed_latent(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.latent_dim, generator=generator(self.seed, "eval", device=self.device),
-                           device=self.device)
+        return draw_latent(self.prior, (n, self.latent_dim), generator(self.seed, "eval", device=self.device),
+                           self.device)
 
     def state_dict(self) -> dict:
         return {"gens": {q: g.get_state() for q, g in self._gens.items()}, "order": self._order, "pos": self._pos}

@@ -312,6 +312,9 @@ def train(g: torch.nn.Module, d: torch.nn.Module, streams, cfg: TrainConfig, *,
     checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
     allocator.keep_freed_memory()  # a step's freed activations stay for the next step (no page faults)
     objective = get_objective(objective)
+    if latent_step is not None and hasattr(latent_step, "terms"):  # a latent step's own loss terms (LOGAN's |dz|^2)
+        step_d_terms, step_g_terms = latent_step.terms(cfg.n_dis)
+        d_terms, g_terms = (*d_terms, *step_d_terms), (*g_terms, *step_g_terms)
     parts = [*d_terms, *g_terms, *constraints]
     check_names([*d_terms, *g_terms])
     check_streams([p for p in (objective, noise, *parts, latent_step, selection) if p is not None])
@@ -459,6 +462,8 @@ def data_signature(streams) -> dict:
     spaced samples). A resume on other data would train on a mix of two streams."""
     sig = {"streams": type(streams).__name__, "batch_size": getattr(streams, "batch_size", None),
            "latent_dim": getattr(streams, "latent_dim", None)}
+    if getattr(streams, "prior", "normal") != "normal":  # only when set: older checkpoints keep resuming
+        sig["prior"] = streams.prior
     dist, data = getattr(streams, "dist", None), getattr(streams, "data", None)
     if dist is not None:
         sig["dataset"] = _describe_data(dist)
