@@ -222,6 +222,7 @@ def game_numbers(result: dict, cfg) -> dict:
     """The numbers the game's prose reads (glue keys without the chapter's prefix)."""
     return dict(game_gd_ratio=result["gd_ratio"], game_ha_ratio=result["ha_ratio"], game_steps=cfg.steps,
                 game_lr=cfg.lr, game_weight=cfg.weight, game_rate=result["rate"], game_predicted=result["predicted"],
+                game_tolerance=_threshold("ch5.historical-averaging-converges")["rate_tolerance"],
                 game_gd_max=result["distance"][0.0].max())
 
 
