@@ -345,10 +345,22 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "On the game with value (f(x) - 1)(y - 1), f(x) = x for x < 0 and x^2 otherwise, gradient descent goes into "
           "extended orbits and does not reach the equilibrium; with historical averaging it finds the equilibrium.",
           _SALIMANS + ", sec. 3.3",
-          "Simultaneous gradient steps (x minimises, y maximises) from (0.5, 0.5), step 0.01, 10000 steps; the penalty "
-          "weight * (theta - mean of past theta)^2 with weight 1 on each player: without it the final distance to the "
-          "equilibrium (1, 1) is at least 0.5 times the initial one; with it at most 0.05 times.",
-          kind="stat", threshold={"gd_min_ratio": 0.5, "ha_max_ratio": 0.05}, figure="fig-ch5-game"),
+          "Simultaneous gradient steps (x minimises, y maximises) from (0.5, 0.5), step 0.01, 10000 steps; the "
+          "penalty weight * (theta - mean of past theta)^2 on each player. Theory: linearised at (1, 1) (u = x - 1,"
+          " v = y - 1) the game rotates at rate omega = f'(1) = 2 (u' = -2v, v' = 2u: z = u + i v turns as z' = i "
+          "omega z); with the penalty's pull 2 * weight towards the mean m, theta relaxes (at rate 2 * weight) onto"
+          " theta* = (2 weight / (2 weight - i omega)) m, and m then moves as dm/dt = (theta* - m) / t = (i omega /"
+          " (2 weight - i omega)) m / t, so the distance falls like t^a with a = -1 / (1 + w^2), w = 2 * weight / "
+          "omega (w = 1 and a = -1/2 at weight 1). Check: without the penalty the final distance to (1, 1) is at "
+          "least 0.5 times the initial one (it orbits, no decay); with it the least-squares slope of log distance "
+          "against log step over the second half of the run is at most a + 0.1. The tolerance 0.1 is twice the "
+          "theory's first-order corrections there: the nonlinearity (f'(x) = 2 + 2u changes omega by a relative "
+          "|u|, and da/dlog omega = -1/2 at w = 1, with the distance <= 0.71 (5000 / 50)^(-1/2) = 0.07 from step "
+          "5000 by the same theory, 50 steps being the relaxation time 1 / (2 * 0.01 * weight): 0.035), and the lag"
+          " of theta behind theta* (the slow rate |omega / (2 weight - i omega)| / t over the fast 2 * 0.01 * "
+          "weight per step: < 0.01).",
+          kind="exact", threshold={"gd_min_ratio": 0.5, "rate_tolerance": 0.1, "fit_from": 0.5},
+          figure="fig-ch5-game"),
     Claim("ch5.label-smoothing-less-confident", _CH5,
           "One-sided label smoothing (real targets 0.9, generated 0) keeps the discriminator from becoming "
           "over-confident: its optimum is D(x) = 0.9 p_data / (p_data + p_model), never above 0.9.",
@@ -429,7 +441,7 @@ KEY_NUMBERS: dict[str, tuple[str, Callable[[dict], float]]] = {
     "ch4.kl-additive": ("largest relative error", lambda d: d["worst_relative"]),
     "ch5.classifier-score-real-highest": ("held-out digits' score", lambda d: d["real"]),
     "ch5.feature-matching-stabilises": ("median mode hopping, with minus without", lambda d: _gap(d, "fm", "baseline")),
-    "ch5.historical-averaging-converges": ("final / initial distance with averaging", lambda d: d["ha_ratio"]),
+    "ch5.historical-averaging-converges": ("fitted rate a with averaging (theory -1/(1+w^2))", lambda d: d["rate"]),
     "ch5.label-smoothing-less-confident": ("largest mean D(x), smoothed", lambda d: max(d["smooth"])),
     "ch5.minibatch-discrimination-reduces-collapse": (
         "mean modes, with minus without", lambda d: _mean(d["minibatch"]) - _mean(d["baseline"])),

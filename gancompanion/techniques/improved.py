@@ -173,14 +173,16 @@ class FeatureDiscriminator(nn.Module):
         sizes: ``[in, hidden_1, ..., hidden_L]``.
         seeds: one seed per run.
         activation: a name of ``nets.ACTIVATIONS``.
-        minibatch: ``(B, C)`` kernels and kernel size of a minibatch-discrimination layer, or ``None``.
+        minibatch: ``(B, C)`` kernels and kernel size of a minibatch-discrimination layer, ``(B, C, options)``
+            with ``options`` the layer's keywords (``{"weight_norm": True, "bias": -1.0}`` as the paper's code),
+            or ``None``.
         outputs: 1 (a logit) or K (class logits).
         input_noise, hidden_noise: std of Gaussian noise added (in training mode) to the input and after
             each hidden layer, as in the paper's MNIST code (0.3 and 0.5); 0 for none.
     """
 
     def __init__(self, sizes: Sequence[int], seeds: Sequence[int], activation: str = "leaky_relu",
-                 minibatch: tuple[int, int] | None = None, outputs: int = 1, input_noise: float = 0.0,
+                 minibatch: tuple | None = None, outputs: int = 1, input_noise: float = 0.0,
                  hidden_noise: float = 0.0):
         super().__init__()
         choose("activation", activation, ACTIVATIONS)
@@ -196,8 +198,10 @@ class FeatureDiscriminator(nn.Module):
         width = sizes[-1]
         self.minibatch = None
         if minibatch is not None:
-            b, c = minibatch
-            self.minibatch = MinibatchDiscrimination(width, b, c, seeds=seeds)
+            if len(minibatch) not in (2, 3):
+                raise ValueError(f"minibatch must be (B, C) or (B, C, options), got {minibatch!r}")
+            b, c, options = (*minibatch, {})[:3]
+            self.minibatch = MinibatchDiscrimination(width, b, c, seeds=seeds, **dict(options))
             width += self.minibatch.kernels
         self.head = MLP([width, self.outputs], seeds, "D head")[0]
         self.per_sample = self.minibatch is None  # minibatch features depend on the whole batch

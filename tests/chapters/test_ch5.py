@@ -2,28 +2,67 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gancompanion.chapters import ch5, ch5_semisupervised
 from gancompanion.chapters.checks import Verdict
 from gancompanion.pipeline.claims import CATALOGUE
 from gancompanion.pipeline.scales import Settings
+from gancompanion.pipeline.scales import settings as gc_settings
+
+
+def test_predicted_rate_is_the_linearised_theory():
+    assert ch5.predicted_rate(1.0) == -0.5  # w = 2 * 1 / f'(1) = 1
+    assert np.isclose(ch5.predicted_rate(2.0), -1 / (1 + 4))
+    assert np.isnan(ch5.predicted_rate(0.0))  # no averaging, no rate
+    with pytest.raises(ValueError, match="weight"):
+        ch5.predicted_rate(-1.0)
+
+
+def test_fitted_rate_recovers_a_power_law():
+    t = np.arange(1001, dtype=float)
+    assert np.isclose(ch5.fitted_rate(3.0 * np.maximum(t, 1) ** -0.7), -0.7)
+    assert np.isclose(ch5.fitted_rate(np.ones(1001)), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="distance"):
+        ch5.fitted_rate(np.ones(2))
+
+
+def _power_law(a, steps=1000):
+    return np.maximum(np.arange(steps + 1, dtype=float), 1.0) ** a
 
 
 def test_historical_averaging_reads_its_thresholds():
     th = CATALOGUE["ch5.historical-averaging-converges"].threshold
-    ok = ch5.historical_averaging_converges(th["gd_min_ratio"] + 1, th["ha_max_ratio"] / 2, -1.0)
-    assert isinstance(ok, Verdict) and ok.passed is True and ok.values["rate"] == -1.0
-    assert ok.evidence.startswith("final / initial distance to (1, 1): ")
-    assert not ch5.historical_averaging_converges(th["gd_min_ratio"] / 2, th["ha_max_ratio"] / 2, -1.0).passed
-    assert not ch5.historical_averaging_converges(th["gd_min_ratio"] + 1, th["ha_max_ratio"] * 2, -1.0).passed
-    assert not ch5.historical_averaging_converges(float("nan"), th["ha_max_ratio"] / 2, -1.0).passed
+    bound = ch5.predicted_rate(1.0) + th["rate_tolerance"]
+    orbit = np.ones(1001)
+    ok = ch5.historical_averaging_converges({0.0: orbit, 1.0: _power_law(bound - 0.01)}, 1.0)
+    assert isinstance(ok, Verdict) and ok.passed is True
+    assert np.isclose(ok.values["rate"], bound - 0.01) and ok.values["predicted"] == -0.5
+    assert ok.evidence.startswith("final / initial distance to (1, 1) 1.00 without averaging (>= 0.5 needed); ")
+    assert ok.evidence.endswith("over steps 500-1000 (theory -1/(1+w^2) = -0.500; <= -0.400 needed)")
+    assert not ch5.historical_averaging_converges({0.0: orbit, 1.0: _power_law(bound + 0.01)}, 1.0).passed  # too slow
+    shrinking = _power_law(-1.0)  # plain descent that converged: no orbit to compare against
+    assert not ch5.historical_averaging_converges({0.0: shrinking, 1.0: _power_law(-0.5)}, 1.0).passed
+    assert not ch5.historical_averaging_converges({0.0: orbit * np.nan, 1.0: _power_law(-0.5)}, 1.0).passed
 
 
 def test_the_toy_game_orbits_without_and_converges_with_averaging():
     cfg = Settings(start=(0.5, 0.5), lr=0.01, steps=2000, weight=1.0)
     out = ch5.game(cfg)
-    assert out["gd_ratio"] > 0.5 and out["ha_ratio"] < out["gd_ratio"]
-    assert set(ch5.game_numbers(out, cfg)) >= {"game_gd_ratio", "game_ha_ratio", "game_rate"}
+    assert out["gd_ratio"] > 0.5 and out["ha_ratio"] < out["gd_ratio"] and out["predicted"] == -0.5
+    assert set(ch5.game_numbers(out, cfg)) >= {"game_gd_ratio", "game_ha_ratio", "game_rate", "game_predicted"}
+
+
+def test_the_game_check_fails_without_averaging_or_at_weight_zero():
+    """The chapter's game at its settings; the check fails with the averaging removed (its path replaced by plain
+    descent's) and with a zero weight (the same plain descent, and no predicted rate)."""
+    cfg = gc_settings("ch5.game", "smoke")
+    out = ch5.game(cfg)
+    dist = out["distance"]
+    removed = {0.0: dist[0.0], cfg.weight: dist[0.0]}
+    assert not ch5.historical_averaging_converges(removed, cfg.weight).passed
+    zero = ch5.game(Settings(cfg, weight=0.0))
+    assert not ch5.historical_averaging_converges(zero["distance"], 0.0).passed
 
 
 def test_label_smoothing_verdict_and_evidence():

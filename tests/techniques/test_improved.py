@@ -83,6 +83,16 @@ def test_feature_discriminator_outputs_and_per_sample_flag():
     assert torch.allclose(out.score, torch.logsumexp(out.features["class_logits"], -1))
 
 
+def test_feature_discriminator_passes_the_minibatch_layers_options():
+    paper = improved.FeatureDiscriminator([2, 8], seeds=[0, 1], minibatch=(6, 3, {"weight_norm": True, "bias": -1.0}))
+    assert paper.minibatch.log_scale is not None and paper.minibatch.bias.shape == (2, 1, 6)
+    assert paper(torch.randn(2, 5, 2)).shape == (2, 5)
+    plain = improved.FeatureDiscriminator([2, 8], seeds=[0, 1], minibatch=(6, 3))
+    assert plain.minibatch.log_scale is None and plain.minibatch.bias is None
+    with pytest.raises(ValueError, match="minibatch"):
+        improved.FeatureDiscriminator([2, 8], seeds=[0], minibatch=(6,))
+
+
 def test_generator_with_virtual_batch_norm():
     g = improved.MLPGenerator([3, 16, 2], seeds=[0, 1], vbn=32, output="tanh")
     z = torch.randn(2, 7, 3)

@@ -49,6 +49,73 @@ def test_minibatch_paper_default_sizes_and_gradient():
     assert torch.isfinite(layer.T.grad).all() and torch.isfinite(x.grad).all()
 
 
+def test_minibatch_defaults_keep_the_plain_layer():
+    layer = MinibatchDiscrimination(4, 3, 2)
+    assert layer.log_scale is None and layer.bias is None and layer.weight() is layer.T
+    assert [n for n, _ in layer.named_parameters()] == ["T"]
+
+
+@pytest.mark.parametrize("seeds", [None, [3, 4]])
+def test_minibatch_paper_options_shapes(seeds):
+    layer = MinibatchDiscrimination(8, 100, 5, seeds=seeds, weight_norm=True, bias=-1.0)
+    lead = () if seeds is None else (2,)
+    x = torch.randn(*lead, 16, 8)
+    assert layer(x).shape == (*lead, 16, 8 + 100)
+    assert layer.log_scale.shape == (*lead, *((1,) if seeds else ()), 500)
+    assert layer.bias.shape == (*lead, *((1,) if seeds else ()), 100)
+    w = layer.weight()
+    assert w.shape == layer.T.shape
+    assert torch.allclose(w.square().sum(-2), torch.ones(()), atol=1e-5)  # unit columns at log-scale 0
+    layer(x).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def test_minibatch_weight_norm_is_invariant_to_scaling_T():
+    layer = MinibatchDiscrimination(4, 3, 2, weight_norm=True)
+    x = torch.randn(6, 4)
+    before = layer(x)
+    with torch.no_grad():
+        layer.T.mul_(7.5)
+    assert torch.allclose(layer(x), before, atol=1e-5)
+    plain = MinibatchDiscrimination(4, 3, 2)  # the same T without weight norm does change
+    before = plain(x)
+    with torch.no_grad():
+        plain.T.mul_(7.5)
+    assert not torch.allclose(plain(x), before, atol=1e-3)
+
+
+def test_minibatch_weight_norm_matches_the_definition_with_its_scale():
+    layer = MinibatchDiscrimination(4, 3, 2, weight_norm=True, init_std=0.5)
+    with torch.no_grad():
+        layer.log_scale.copy_(torch.linspace(-1, 1, 6))
+    T = layer.T.detach()
+    w = T * torch.linspace(-1, 1, 6).exp() / T.norm(dim=0)
+    x = torch.randn(6, 4)
+    assert torch.allclose(layer(x)[:, 4:], _naive_minibatch(x, w, 3, 2), atol=1e-5)
+
+
+def test_minibatch_bias_shifts_each_kernels_feature():
+    plain = MinibatchDiscrimination(4, 3, 2, init_std=0.5)
+    biased = MinibatchDiscrimination(4, 3, 2, init_std=0.5, bias=-1.0)
+    x = torch.randn(6, 4)
+    assert torch.equal(biased.T, plain.T) and torch.allclose(biased.bias, torch.full((3,), -1.0))
+    with torch.no_grad():
+        biased.bias.copy_(torch.tensor([-1.0, 0.5, 2.0]))
+    shift = biased(x) - plain(x)
+    assert torch.allclose(shift[:, :4], torch.zeros(6, 4))
+    assert torch.allclose(shift[:, 4:], torch.tensor([-1.0, 0.5, 2.0]).expand(6, 3), atol=1e-6)
+    seeded = MinibatchDiscrimination(4, 3, 2, seeds=[0, 1], bias=0.25)
+    xs = torch.randn(2, 6, 4)
+    assert torch.allclose(seeded(xs)[..., 4:] - MinibatchDiscrimination(4, 3, 2, seeds=[0, 1])(xs)[..., 4:],
+                          torch.full((2, 6, 3), 0.25), atol=1e-6)
+
+
+@pytest.mark.parametrize("kw, name", [(dict(bias=float("nan")), "bias"), (dict(weight_norm="yes"), "weight_norm")])
+def test_minibatch_bad_options_are_rejected(kw, name):
+    with pytest.raises(ValueError, match=name):
+        MinibatchDiscrimination(4, **kw)
+
+
 @pytest.mark.parametrize("kw, name", [(dict(kernels=0), "B"), (dict(kernel_dim=0), "C"),
                                       (dict(kernels=-3), "B"), (dict(kernel_dim=0.5), "C")])
 def test_minibatch_sizes_below_one_are_rejected(kw, name):
