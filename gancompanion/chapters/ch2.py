@@ -551,7 +551,8 @@ PUBLISHED = [("GAN", "VEEGAN Table 1", "3.3", "0.5"), ("ALI", "VEEGAN Table 1", 
              ("PacGAN2", "PacGAN Table 1", "23.8 ± 0.7", "91.3 ± 0.8"),
              ("PacGAN3", "PacGAN Table 1", "24.6 ± 0.4", "94.2 ± 0.4"),
              ("PacGAN4", "PacGAN Table 1", "24.8 ± 0.2", "93.6 ± 0.6")]
-"""VEEGAN's Table 1 (Srivastava et al. 2017) and PacGAN's Table 1 (Lin et al. 2018): method, source, modes, HQ %."""
+"""The rows (method, source, modes, HQ %) of VEEGAN's Table 1 (Srivastava et al. 2017) and of PacGAN's Table 1
+(Lin et al. 2018) that the chapter prints beside its own."""
 
 
 def objectives_table(runs: dict, toy_name: str) -> pd.DataFrame:
