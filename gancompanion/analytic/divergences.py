@@ -329,46 +329,37 @@ def taylor_gap(p: Mixture1D, q: Mixture1D, sigmas):
     Returns:
         array shaped like ``sigmas``.
     """
-    _require_densities(p, q)
-    sigmas = np.asarray(sigmas, dtype=float)
-    if np.any(~(sigmas >= 0)):
-        raise ValueError(f"sigmas must be numbers >= 0, got {sigmas!r}")
-    points = sorted(set(p.means) | set(q.means))
-
-    def gap(sigma):
-        ps, qs = p.convolve(sigma), q.convolve(sigma)
-
-        def integrand(x):
-            lp, lq, log_d, log_1md, omega = _optimal_logit_terms(p, q, x)
-            dp, dq = np.exp(ps.logpdf(x)) - np.exp(lp), np.exp(qs.logpdf(x)) - np.exp(lq)
-            return dp * log_d + dq * log_1md + sigma**2 / 2 * omega
-
-        return abs(integrate.quad(integrand, *_joint_span(ps, qs), points=points, epsabs=0.0, epsrel=1e-7,
-                                  limit=1000)[0])
-
-    return np.vectorize(gap, otypes=[float])(sigmas)
+    return np.abs(_noise_integral(p, q, sigmas, omega_weight=0.5, epsrel=1e-7))
 
 
 def noise_change(p: Mixture1D, q: Mixture1D, sigmas):
     """``F_sigma(phi*) - F(phi*)`` for each sigma, by quadrature: what instance noise of std sigma does to the
     discriminator objective at the clean optimal logit phi* = log p / q (see ``taylor_gap``; signed)."""
+    return _noise_integral(p, q, sigmas, omega_weight=0.0, epsrel=1e-9)
+
+
+def _noise_integral(p: Mixture1D, q: Mixture1D, sigmas, omega_weight: float, epsrel: float) -> np.ndarray:
+    """For each sigma, one quadrature of ``(p_sigma - p) log D + (q_sigma - q) log(1 - D)`` at phi* = log p/q,
+    plus ``omega_weight * sigma^2`` times Omega's integrand (0: the noise's change alone; 1/2: the Taylor gap)."""
     _require_densities(p, q)
     sigmas = np.asarray(sigmas, dtype=float)
     if np.any(~(sigmas >= 0)):
         raise ValueError(f"sigmas must be numbers >= 0, got {sigmas!r}")
     points = sorted(set(p.means) | set(q.means))
 
-    def change(sigma):
+    def one(sigma):
         ps, qs = p.convolve(sigma), q.convolve(sigma)
 
         def integrand(x):
-            lp, lq, log_d, log_1md, _ = _optimal_logit_terms(p, q, x)
-            return (np.exp(ps.logpdf(x)) - np.exp(lp)) * log_d + (np.exp(qs.logpdf(x)) - np.exp(lq)) * log_1md
+            lp, lq, log_d, log_1md, omega = _optimal_logit_terms(p, q, x)
+            dp, dq = np.exp(ps.logpdf(x)) - np.exp(lp), np.exp(qs.logpdf(x)) - np.exp(lq)
+            change = dp * log_d + dq * log_1md
+            return change + sigma**2 * omega_weight * omega if omega_weight else change
 
-        return integrate.quad(integrand, *_joint_span(ps, qs), points=points, epsabs=0.0, epsrel=1e-9,
+        return integrate.quad(integrand, *_joint_span(ps, qs), points=points, epsabs=0.0, epsrel=epsrel,
                               limit=1000)[0]
 
-    return np.vectorize(change, otypes=[float])(sigmas)
+    return np.vectorize(one, otypes=[float])(sigmas)
 
 
 def quantile_nodes(m: Mixture1D, n: int) -> np.ndarray:
