@@ -4,6 +4,8 @@ and the checks of its exact claims (Huszar 2017; Roth et al. 2017; Mescheder et 
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -72,14 +74,21 @@ def scatter3d(ax, x, centers, title: str) -> None:
 
 
 def roth_frames(runs: dict, frame_steps: list[int], centers, run: int = 0):
-    """Figure 1 of Roth et al.: one row per variant, one 3-D frame per snapshot step, of run ``run``."""
-    n_rows, n_cols = len(runs), len(frame_steps)
-    fig = plt.figure(figsize=(1.9 * n_cols + 0.8, 1.9 * n_rows))
-    for row, (name, r) in enumerate(runs.items()):
-        for col, step in enumerate(frame_steps):
-            ax = fig.add_subplot(n_rows, n_cols, row * n_cols + col + 1, projection="3d")
+    """Figure 1 of Roth et al.: one block of rows per variant, one 3-D frame per snapshot step, of run ``run``.
+
+    A block holds at most four frames a row (balanced: 6 frames are two rows of 3), so that the figure keeps
+    the width of the page's column and its text stays legible however many snapshots a scale takes.
+    """
+    per_row = math.ceil(len(frame_steps) / math.ceil(len(frame_steps) / 4))
+    rows_each = math.ceil(len(frame_steps) / per_row)
+    n_rows = len(runs) * rows_each
+    fig = plt.figure(figsize=(1.9 * per_row + 0.8, 1.9 * n_rows))
+    for v, (name, r) in enumerate(runs.items()):
+        for i, step in enumerate(frame_steps):
+            row, col = v * rows_each + i // per_row, i % per_row
+            ax = fig.add_subplot(n_rows, per_row, row * per_row + col + 1, projection="3d")
             scatter3d(ax, r["frames"][step][run], np.asarray(centers), f"step {step}")
-            if col == 0:
+            if i == 0:
                 ax.text2D(-0.25, 0.5, name, transform=ax.transAxes, rotation=90, va="center", ha="center", fontsize=9)
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.01, top=0.97, wspace=0.02, hspace=0.12)
     return fig
