@@ -26,7 +26,7 @@ from ..training.streams import ToyStreams
 from ..techniques.improved import (FeatureDiscriminator, FeatureMatching, HistoricalAveraging, MLPGenerator,
                                    without_g_loss)
 from ..validation import choose, nonnegative
-from .checks import Verdict, label_smoothing_less_confident as _smoothing_check
+from .checks import Verdict, all_above, all_at_most, all_below
 
 VARIANTS = ("baseline", "feature matching", "minibatch discrimination", "historical averaging",
             "label smoothing", "virtual batch norm", "all together")
@@ -397,11 +397,13 @@ def historical_averaging_converges(distance: dict, weight: float) -> Verdict:
 
 
 def label_smoothing_less_confident(plain_real, smooth_real, smooth_fake) -> Verdict:
-    """ch5.label-smoothing-less-confident (sec. 3.4): the verdict of ``checks.label_smoothing_less_confident``
-    from each seed's final mean D on real samples without and with smoothing and on generated ones with it."""
+    """ch5.label-smoothing-less-confident (sec. 3.4) from each seed's final mean D on real samples without and
+    with smoothing, and on generated samples with smoothing: one-sided smoothing caps D(x) at the real target
+    and leaves the generated target at 0 (two-sided smoothing lifts D(G(z)) to its fake target); a NaN fails."""
     th = _threshold("ch5.label-smoothing-less-confident")
     plain_real, smooth_real, smooth_fake = (np.asarray(a, dtype=float) for a in (plain_real, smooth_real, smooth_fake))
-    passed = _smoothing_check(plain_real, smooth_real, smooth_fake).passed
+    passed = (all_at_most(smooth_real, th["real_target"] + th["tolerance"]) and all_above(plain_real, th["confident"])
+              and all_below(smooth_fake, 1 - th["confident"]))
     return Verdict(passed, {"plain": plain_real.tolist(), "smooth": smooth_real.tolist(),
                             "smooth_fake": smooth_fake.tolist()},
                    f"mean D(x) on real samples: {smooth_real.max():.3f} at most with target {th['real_target']} "

@@ -80,29 +80,3 @@ def all_at_most(values, bound: float) -> bool:
     """Every value is <= ``bound`` (there is at least one, none is NaN)."""
     a = _array(values)
     return bool(a.size) and bool(np.all(a <= bound))
-
-
-# --- Chapter 2: spectral normalisation (Miyato et al. 2018) -------------------------------------------
-
-def sn_lipschitz(grad_max, lag) -> Verdict:
-    """ch2.sn-lipschitz from each seed's largest input-gradient norm and the estimate's lag
-    (``constraints.sn_lag``): the norm is at most 1 times the lag, times 1 + rtol. Without spectral
-    normalisation the lag is 1 and a trained discriminator's gradient exceeds it."""
-    t = threshold("ch2.sn-lipschitz")
-    grad_max, lag = _array(grad_max), _array(lag)
-    ratio = grad_max / lag if grad_max.shape == lag.shape or lag.size == 1 else np.full(grad_max.shape, np.nan)
-    return Verdict(all_at_most(ratio, 1 + t["rtol"]), {"ratio_max": worst(ratio), "lag_max": worst(lag)})
-
-
-# --- Chapter 5: improved techniques (Salimans et al. 2016) --------------------------------------------
-
-def label_smoothing_less_confident(plain_real, smooth_real, smooth_fake) -> Verdict:
-    """ch5.label-smoothing-less-confident from each seed's final mean D on real samples without and with
-    smoothing, and on generated samples with smoothing: one-sided smoothing caps D(x) at the real target
-    and leaves the generated target at 0 (two-sided smoothing lifts D(G(z)) to its fake target)."""
-    t = threshold("ch5.label-smoothing-less-confident")
-    capped = all_at_most(smooth_real, t["real_target"] + t["tolerance"])
-    confident = all_above(plain_real, t["confident"])
-    one_sided = all_below(smooth_fake, 1 - t["confident"])
-    return Verdict(capped and confident and one_sided,
-                   {"smooth_max": worst(smooth_real), "plain_min": least(plain_real), "fake_max": worst(smooth_fake)})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 
 from ..validation import choose
 
@@ -86,10 +85,3 @@ def runs(*values) -> int | None:
     if len(lengths) > 1:
         raise ValueError(f"lr_d, lr_g and lr_floor give different numbers of runs: {sorted(lengths)}")
     return lengths.pop() if lengths else None
-
-
-@torch.no_grad()
-def _copy_rates(factors: list[torch.Tensor], rates) -> None:
-    new = torch.tensor(rates, dtype=torch.float64)
-    for f in factors:
-        f.copy_(new.to(f).reshape(f.shape))

@@ -151,12 +151,15 @@ class PerRunLR:
         torch._foreach_mul_(self.params, self.factors)
         torch._foreach_add_(self.params, before)
 
+    @torch.no_grad()
     def set_rates(self, rates) -> None:
         """New per-run learning rates (a schedule's step; the same number of runs)."""
         n = self.factors[0].numel() if self.factors else len(rates)
         if len(rates) != n:
             raise ValueError(f"need {n} per-run learning rates, got {len(rates)}")
-        lr_schedule._copy_rates(self.factors, rates)
+        new = torch.tensor(rates, dtype=torch.float64)
+        for f in self.factors:
+            f.copy_(new.to(f).reshape(f.shape))
 
     def state_dict(self) -> dict:
         return self.optimizer.state_dict()
