@@ -42,7 +42,10 @@ def derive_seed(seed: int, *stream: str | int) -> int:
     ``derive_seed(3, "latent")`` and ``derive_seed(3, "data")`` give unrelated streams, and the
     same arguments always give the same number, whatever other runs are trained beside it.
     """
-    words = [int(seed)] + [int.from_bytes(str(s).encode(), "little") % 2**32 for s in stream]
+    words = [int(seed)]
+    for name in stream:  # every byte of the name counts, and its length: "eval" and "eval-real" differ
+        raw = str(name).encode()
+        words += [len(raw), *np.frombuffer(raw.ljust(-(-len(raw) // 4) * 4, b"\0"), dtype="<u4").tolist()]
     return int(np.random.SeedSequence(words).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
 
 

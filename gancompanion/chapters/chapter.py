@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +39,7 @@ class Chapter:
     dev: torch.device
     verdicts: dict[str, dict] = field(default_factory=dict)  # claim id -> its record
     started: float = field(default_factory=time.perf_counter)
+    costs: dict[str, dict] = field(default_factory=dict)  # claim id -> {"runs", "steps", "seconds"} so far
 
     @property
     def run_info(self) -> dict:
@@ -47,6 +49,26 @@ class Chapter:
     @property
     def minutes(self) -> float:
         return (time.perf_counter() - self.started) / 60
+
+    @contextmanager
+    def cost(self, claim_id: str, runs: int = 0, steps: int = 0):
+        """Time the block as compute spent on ``claim_id``: ``runs`` training runs (seeds x variants) of
+        ``steps`` steps each. Blocks for the same claim add up; the total goes into its record's ``cost``
+        (``report``), so that the book can say where its time goes, claim by claim. A shared experiment
+        (a baseline several comparisons reuse) is charged to the claim it is first needed for."""
+        from ..validation import positive_int
+
+        for name, value in (("runs", runs), ("steps", steps)):
+            if value != 0:  # 0: no training (e.g. a sampler's evaluations)
+                positive_int(name, value)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            c = self.costs.setdefault(claim_id, {"runs": 0, "steps": 0, "seconds": 0.0})
+            c["runs"] += int(runs)
+            c["steps"] += int(runs) * int(steps)
+            c["seconds"] += time.perf_counter() - t0
 
     def report(self, claim_id: str, verdict, evidence: str = "", details: dict | None = None) -> None:
         """Print and record a claim's outcome with this chapter's scale, seed and device (``claims.report``).
@@ -63,7 +85,8 @@ class Chapter:
             evidence = evidence or verdict.evidence
             details = details if details is not None else verdict.values
             verdict = verdict.passed
-        self.verdicts[claim_id] = claims.report(claim_id, verdict, evidence, details=details, **self.run_info)
+        self.verdicts[claim_id] = claims.report(claim_id, verdict, evidence, details=details,
+                                                cost=self.costs.get(claim_id), **self.run_info)
 
     def status(self, claim_id: str) -> str:
         return self.verdicts[claim_id]["status"]

@@ -569,7 +569,7 @@ def _status(claim_id: str, passed) -> str:
 
 
 def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, device: str,
-           details: dict | None = None) -> dict:
+           details: dict | None = None, cost: dict | None = None) -> dict:
     """Print and record the outcome of a claim's check.
 
     Args:
@@ -583,6 +583,8 @@ def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, devic
             empty after a ``Result``.
         scale, seed, device: how the evidence was computed.
         details: the full numbers, kept in the JSON record.
+        cost: the compute spent on the claim, ``{"runs", "steps", "seconds"}`` (``Chapter.cost``), kept in the
+            record (never printed: a CLAIM line holds no timings).
     Returns:
         dict: the record written (the catalogue entry plus ``status``, ``evidence``, the printed ``line``,
         scale, seed, ...).
@@ -609,7 +611,7 @@ def report(claim_id: str, passed, evidence: str, *, scale: str, seed: int, devic
 
     record = {**asdict(claim), "status": status, "evidence": evidence, "line": line, "scale": scale, "seed": int(seed),
               "device": str(device), "version": __version__, "details": details or {},
-              "verdict": passed.as_dict() if isinstance(passed, Result) else None,
+              "cost": dict(cost) if cost else None, "verdict": passed.as_dict() if isinstance(passed, Result) else None,
               "notebook": os.environ.get("GANCOMPANION_NOTEBOOK", claim.chapter),
               "checked_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(record_path(claim.id, scale, seed),

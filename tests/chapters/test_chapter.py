@@ -1,6 +1,7 @@
 """``VariantRuns.split``: one model's runs (e.g. one learning rate per run) as several variants."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from gancompanion.chapters.chapter import VariantRuns
@@ -22,3 +23,24 @@ def test_split_gives_each_slice_of_runs_its_own_variant():
     assert out.records["SN 3x"][10]["samples"].shape == (2, 5, 2) and out.records["SN 3x"][0]["modes"].tolist() == [3, 4]
     assert out.seconds == {"other": 1.0, "SN 1x": 2.0, "SN 3x": 2.0}
     assert out.diverged["SN 3x"] == {1: 7} and "SN" not in out.records
+
+
+def test_cost_blocks_add_up_into_the_claims_record(in_tmp, capsys):
+    import torch
+
+    from gancompanion.chapters.chapter import Chapter
+    from gancompanion.evaluation.verdicts import Result
+
+    ch = Chapter("ch5", "book", 0, torch.device("cpu"))
+    with ch.cost("ch5.semi-supervised-helps", runs=4, steps=100):
+        pass
+    with ch.cost("ch5.semi-supervised-helps", runs=2, steps=50):
+        pass
+    result = Result("REPRODUCED", 1.0, 0.5, 1.5, 4, 0.0, 1, "error")
+    ch.report("ch5.semi-supervised-helps", result)
+    cost = ch.verdicts["ch5.semi-supervised-helps"]["cost"]
+    assert cost["runs"] == 6 and cost["steps"] == 4 * 100 + 2 * 50 and cost["seconds"] >= 0
+    assert "seconds" not in capsys.readouterr().out  # a CLAIM line holds no timings
+    with pytest.raises(ValueError, match="runs"):
+        with ch.cost("ch5.semi-supervised-helps", runs=-1):
+            pass

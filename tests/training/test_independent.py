@@ -169,3 +169,15 @@ def test_running_mean_carries_a_nan_forward():
     x[4] = np.nan
     r = plotting.running_mean(x, 3)
     assert np.all(r[:4] == 1) and np.all(np.isnan(r[4:]))  # a NaN never disappears from a verdict's input
+
+
+def test_derived_seeds_of_different_stream_names_differ():
+    """Every byte of a stream's name counts: names sharing their first four bytes get unrelated streams
+    (a seed taken from the first four bytes only gave "eval" and "eval-real" the same numbers)."""
+    from gancompanion.device import derive_seed
+
+    names = ["eval", "eval-real", "labels", "labelled-batches", "latent", "latent-z", "data", "data\0"]
+    seeds = [derive_seed(3, n) for n in names]
+    assert len(set(seeds)) == len(names)
+    assert derive_seed(3, "eval") == derive_seed(3, "eval")  # the same arguments, the same stream
+    assert derive_seed(3, "eval") != derive_seed(4, "eval")
