@@ -157,10 +157,11 @@ def accuracy(model: DigitsClassifier, x: Tensor, y: Tensor) -> float:
     return float((model.probabilities(x).argmax(-1) == y).float().mean())
 
 
-def default_cache() -> Path:
-    """``_build/cache/digits_classifier.pt`` of the project, else ``./gancompanion-cache/``."""
+def default_cache(data_id: str) -> Path:
+    """``_build/cache/digits_classifier-<data_id>.pt`` of the project, else in ``./gancompanion-cache/``: one
+    file per data set, so that a changed split trains its own classifier instead of meeting another's."""
     root = project_root(required=False)
-    return (root / "_build" / "cache" if root else Path.cwd() / "gancompanion-cache") / "digits_classifier.pt"
+    return (root / "_build" / "cache" if root else Path.cwd() / "gancompanion-cache") / f"digits_classifier-{data_id}.pt"
 
 
 def load_or_train(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, cache=None,
@@ -168,13 +169,14 @@ def load_or_train(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tens
     """The classifier trained on ``(x_train, y_train)``, from ``cache`` if it holds exactly that one.
 
     A missing or unreadable cache file, or one trained with another ``config``, is retrained (and rewritten
-    atomically). A cache trained on another data set is an error naming ``cache``: pass another path.
+    atomically). The default cache is one file per data set (``default_cache``); a cache path given that
+    holds a classifier of another data set is an error naming ``cache``: pass another path.
 
     Returns:
         ``(model, test_accuracy)``; the accuracy on ``(x_test, y_test)`` is printed when ``verbose``.
     """
-    path = Path(cache) if cache is not None else default_cache()
     data_id = fingerprint(x_train, y_train)
+    path = Path(cache) if cache is not None else default_cache(data_id)
     state = None
     if path.exists():
         try:

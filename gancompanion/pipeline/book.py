@@ -119,9 +119,24 @@ def seed_summary(records: dict[int, dict], html: bool = False) -> str:
 
 
 def key_spread(records: dict[int, dict]) -> str:
-    """The claim's key number over the seeds: "median [min, max]" ("" when the claim has none)."""
+    """The claim's key number over the seeds: "median [min, max]" ("" when the claim has none). A statistical
+    claim judged from an interval gives, for each seed set (the chapter's ``seed`` is a block of seeds: 0 the
+    published set, 1 the next, disjoint one), its effect, its 95 % interval and n: "effect: HQ, set 0: +0.12
+    [0.05, 0.2] n=8; set 1: ..."."""
     from .claims import key_number
 
+    judged = {seed: r["verdict"] for seed, r in sorted(records.items())
+              if r.get("status") != "SKIP" and isinstance(r.get("verdict"), dict)
+              and r["verdict"].get("estimate") is not None}
+    if judged:
+        from ..evaluation.verdicts import Result
+
+        name = next(iter(judged.values())).get("name") or "estimate"
+        sets = []
+        for seed, v in judged.items():
+            text = Result(**v).summary().removeprefix("effect ").split(" (smallest")[0]
+            sets.append(f"set {seed}: {text}")
+        return f"effect: {name}, " + "; ".join(sets)
     named = [key_number(r) for _, r in sorted(records.items())]
     values = [v for k, v in named if v is not None]
     if not values:
@@ -170,7 +185,7 @@ def ledger(records: list[dict], catalogue: dict, built: str, scales=None, part: 
         return f"**{text}**" + ("<br><small>published verdict</small>" if scale != built else "")
 
     head = (["claim", "ch."] + [f"{s} (built)" if s == built else s for s in scales]
-            + [f"key number at {built}: median [min, max] over seeds"])
+            + [f"key number at {built}: median [min, max] over seeds, or an effect's 95 % interval per seed set"])
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     details, counts = [], {s: {"PASS": 0, "FAIL": 0, "SKIP": 0} for s in scales}
     for c in chapter_order(catalogue):
@@ -283,4 +298,24 @@ def execution_status(root: Path, records: list[dict] | None = None) -> str:
             cells.append(f"**{duration(run.get('seconds'))}**, seed {p.get('seed', 0)}, `{p.get('device', '?')}`, "
                          f"{when}{late}" + (f"<br>{_outcome_counts(mine)}" if mine else ""))
         rows.append(f"| {number}. [{title}](chapters/{nb.stem}.ipynb) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def claim_costs(records: list[dict], scale: str) -> str:
+    """Where a scale's time goes, claim by claim (Markdown): for every record of ``scale`` whose chapter
+    charged compute to it (``Chapter.cost``), its seed set, the training runs (seeds x variants), the steps
+    they took in all and the seconds spent, with each chapter's total. Records without a cost (exact
+    claims computed in a moment, or claims whose work is charged to another) are left out."""
+    rows = ["| claim | seed set | runs | steps | seconds |", "|---|---|---|---|---|"]
+    totals: dict[tuple[str, int], float] = {}
+    for r in sorted((r for r in records if r["scale"] == scale and r.get("cost")),
+                    key=lambda r: (r.get("chapter", ""), int(r["seed"]), r["id"])):
+        c = r["cost"]
+        rows.append(f"| {r['id']} | {r['seed']} | {int(c.get('runs', 0))} | {int(c.get('steps', 0)):,} | "
+                    f"{float(c.get('seconds', 0)):.0f} |")
+        key = (r["id"].split(".")[0], int(r["seed"]))
+        totals[key] = totals.get(key, 0.0) + float(c.get("seconds", 0))
+    if len(rows) == 2:
+        return f"No claim at scale `{scale}` has recorded its cost yet."
+    rows += [f"| **{ch} in all** | {seed} | | | **{sec:.0f}** |" for (ch, seed), sec in sorted(totals.items())]
     return "\n".join(rows)

@@ -179,3 +179,19 @@ def test_the_chapter_map_and_the_execution_status_are_generated_for_every_chapte
     assert "{cite:t}`hui2018cost`" in rows[0] and book.outcome("FAIL", "1 FAIL") in rows[0]
     status = book.execution_status(root, recs)
     assert len([line for line in status.splitlines() if re.match(r"\| \d\. \[", line)]) == len(chapters)
+
+
+def test_the_ledger_gives_an_effect_s_interval_per_seed_set_and_the_cost_page_its_runs():
+    from gancompanion.evaluation.verdicts import Result
+
+    cid = "ch5.semi-supervised-helps"
+    recs = []
+    for seed, (est, lo, hi) in enumerate(((0.05, 0.02, 0.08), (0.04, -0.01, 0.07))):
+        v = Result("REPRODUCED" if lo > 0.01 else "INCONCLUSIVE", est, lo, hi, 8, 0.01, 1, "error drop")
+        recs.append({**record(cid, "book", seed, v.outcome), "verdict": v.as_dict(),
+                     "cost": {"runs": 16, "steps": 16 * 3000, "seconds": 120.0 + seed}})
+    text = book.key_spread({r["seed"]: r for r in recs})
+    assert text == "effect: error drop, set 0: +0.05 [0.02, 0.08] n=8; set 1: +0.04 [-0.01, 0.07] n=8"
+    table = book.claim_costs(recs, "book")
+    assert f"| {cid} | 0 | 16 | 48,000 | 120 |" in table and "| **ch5 in all** | 1 | | | **121** |" in table
+    assert "No claim" in book.claim_costs(recs, "smoke")
