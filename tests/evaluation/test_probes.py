@@ -33,14 +33,16 @@ def test_identical_distributions_cannot_be_told_apart():
 
 
 def test_far_apart_distributions_give_a_perfect_discriminator_and_a_vanishing_gradient():
-    res = _probe(data.gaussians_1d([3.0], std=0.1), iterations=600, real_std=0.1)
+    # 1000 iterations: the gradient falls steadily as D saturates; by 600 it had fallen 81-174x on three seeds
+    # (below the claim's 100x on one), by 1000 185-395x, so the test does not ride on one seed's luck
+    res = _probe(data.gaussians_1d([3.0], std=0.1), iterations=1000, real_std=0.1)
     assert res.steps.accuracy.tail(50).min() == 1.0
     original = res.grads[res.grads.cost == "original"].groupby("iteration").grad_norm.mean()
     nonsat = res.grads[res.grads.cost == "nonsaturating"].groupby("iteration").grad_norm.mean()
     assert probes.fall_from_peak(original) > 100
     assert probes.growth(nonsat) > 1
     assert set(res.grads.batch) == {0, 1, 2}
-    assert res.grads.iteration.max() == 600
+    assert res.grads.iteration.max() == 1000
 
 
 def test_fall_and_growth_helpers():
