@@ -120,7 +120,7 @@ def test_sn_gradient_within_lipschitz_bound_and_trains():
     d = _d(seeds=(0, 1))
     C.SpectralNorm(1).prepare(d)
     opt = torch.optim.Adam(d.parameters(), lr=1e-2)
-    for _ in range(20):  # the normalisation works inside training
+    for _ in range(100):  # the normalisation works inside training (after 20 steps one seed's lagged by 1.36)
         loss = -d(torch.randn(2, 64, 2)).mean()
         opt.zero_grad(), loss.backward(), opt.step()
     d.eval()
@@ -129,7 +129,7 @@ def test_sn_gradient_within_lipschitz_bound_and_trains():
     norms = g.norm(dim=-1)
     bound = C.lipschitz_bound(d)
     assert torch.all(norms <= bound[:, None] * (1 + 1e-5))
-    assert torch.all(bound < 1.2)
+    assert torch.all(bound < 1.05)  # the persistent power iteration has caught up (100 steps: < 1.01 on 8 seeds)
 
 
 def test_prepare_is_idempotent_and_plain_modules_use_torch():
