@@ -108,3 +108,19 @@ def test_drs_acceptance_falls_with_dimension_only_when_the_generator_errs():
     assert exact(err, 256) < exact(err, 2) / 10
     same = ch6.drs_dimension(t, run, np.full(3, 1.0))  # the generator's spread is the data's: nothing to reject
     assert exact(same, 256) == pytest.approx(exact(same, 2))
+
+
+def test_a_tiny_real_run_of_each_training_variant_gives_the_columns_the_claims_read():
+    cfg = settings("ch6.tricks", "smoke")
+    t = ch6.Tricks(cfg, 4, [0, 1, 2], "cpu", 0)
+    base = ch6.train_runs(t, ch6.Recipe(), "baseline")
+    topk = ch6.train_runs(t, ch6.Recipe(selection=ch6.topk_part(t)), "top-k")
+    noisy = ch6.train_runs(t, ch6.noise_recipe(t), "noise")
+    assert set(base["evals"]) == {0, 4} and ch6.final(base, "modes_k").shape == (3,)
+    # an untrained baseline cannot pass its claim, and gates the comparisons
+    gate = ch6.baseline_trained(ch6.final(base, "hq_fraction"), ch6.final(base, "modes_k"))
+    assert gate.outcome == "NOT REPRODUCED"
+    for run in (topk, noisy):
+        r = ch6.better_together("ch6.top-k-helps", ch6.finals(run), ch6.finals(base), gate)
+        assert r.outcome == "INCONCLUSIVE" and "did not train" in r.reason
+    assert noisy["seconds"] > 0 and ch6.table({"b": base}).shape[0] == 2 * 3
