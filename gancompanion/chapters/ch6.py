@@ -601,14 +601,15 @@ def baseline_reading(run: dict, gate: Result) -> str:
     if gate.outcome == "REPRODUCED":
         return text + " Both intervals clear their levels: the comparisons below are judged."
     parts = []
-    for name, values, lvl in (("HQ fraction", hq, levels["hq_fraction"]), ("modes", modes, levels["modes_k"])):
+    for name, values, lvl in (("HQ fraction", hq, levels["hq_fraction"]),
+                              ("number of covered modes", modes, levels["modes_k"])):
         r = verdicts.judge(Effect(name, 1, 0.0, len(values), level=lvl), values)
         if r.outcome != "REPRODUCED":
             settle = f"; about {r.seeds_to_settle} seeds would settle it" if r.seeds_to_settle else ""
             parts.append(f"the mean {name}'s interval [{r.low + lvl:.3g}, {r.high + lvl:.3g}] reaches below "
                          f"{lvl:g}{settle}")
     return (text + " The spread between seeds is the generator's own: " + " and ".join(parts) + ". So the "
-            "baseline's claim is not REPRODUCED here, and every comparison below is INCONCLUSIVE by the rule "
+            "baseline does not clear its levels here, and every comparison below is INCONCLUSIVE by the rule "
             "above; each line still prints its effect and interval, which is what the comparison would say "
             "on a baseline that had trained.")
 
