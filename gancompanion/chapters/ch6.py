@@ -214,7 +214,7 @@ def baseline_summary(run: dict) -> str:
 
 def noise_recipe(t: Tricks) -> Recipe:
     """Instance noise on D's inputs (Sonderby et al. 2017), sigma_0 = ``noise_fraction`` of the modes' spacing,
-    annealed as sigma_0 ``noise_decay``^(t/T)."""
+    annealed as sigma_0 times ``noise_decay`` to the power t/T."""
     sigma = t.cfg.noise_fraction * spacing(t.grid)
     return Recipe(noise=noise.InstanceNoise(sigma, "exponential", t.cfg.noise_decay))
 
@@ -236,7 +236,7 @@ class Gain(torch.nn.Module):
 
 
 def sn_gain(t: Tricks) -> float:
-    """The rule fixed before the runs: a 1-Lipschitz D may move its logit by at most |x - y|; the logit should
+    """The rule fixed before the runs: a 1-Lipschitz D may move its logit by at most ``|x - y|``; the logit should
     be able to swing by 2 (from about +1 on a mode to -1 off it) across half the spacing s of the modes,
     so D's output gets the gain K = 2 / (s / 2) = 4 / s (on the standardised grid s = 0.707, K = 5.66)."""
     return 4.0 / spacing(t.grid)
@@ -264,7 +264,7 @@ def sn_robust(runs: dict, settings, gate: Result) -> Result:
 
 def logan_experiment(t: Tricks) -> dict:
     """LOGAN as in Wu et al.'s Algorithm 1 (``LatentOptimisation.published``: f = D(G(z)), both players'
-    gradients through dz, the |dz|^2 terms, z ~ U(-1, 1) clipped) and its control: the same U(-1, 1) prior
+    gradients through dz, the ``|dz|^2`` terms, z ~ U(-1, 1) clipped) and its control: the same U(-1, 1) prior
     without the latent step."""
     step = latent.LatentOptimisation.published(t.cfg.logan_penalty, t.cfg.logan_alpha, t.cfg.logan_beta)
     return {"uniform prior": train_runs(t, Recipe(), "uniform prior", prior="uniform"),
@@ -292,7 +292,7 @@ RADII = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, math.inf)  # |z| bins of the premise curv
 
 def hq_by_radius(t: Tricks, run: dict, n: int) -> pd.DataFrame:
     """The premise of truncation, measured on the model truncated: the HQ fraction of samples G(z) by the bin
-    of |z| they come from, per seed (rows: seed, bin, r_mid, hq_fraction, share)."""
+    of ``|z|`` they come from, per seed (rows: seed, bin, r_mid, hq_fraction, share)."""
     z = torch.randn(len(run["seeds"]), n, t.cfg.latent_dim, generator=generator(t.seed, "premise"))
     with torch.no_grad():
         x = run["g"](z.to(t.device))
@@ -368,7 +368,7 @@ def truncation_tradeoff(trunc: dict, gate: Result) -> Result:
 # --- refinement with the trained discriminator -------------------------------------------------------------
 
 def latent_gradient(g, d, z) -> np.ndarray:
-    """|grad_z d(G(z))| per latent, (S, n): how fast D's logit changes as a latent moves."""
+    """``|grad_z d(G(z))|`` per latent, (S, n): how fast D's logit changes as a latent moves."""
     with sampling._frozen(g, d):
         z = z.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(d(g(z)).sum(), z)
@@ -484,7 +484,7 @@ def refinement_numbers(cfg, ref: dict) -> dict:
 
 
 def refinement_improves_quality(method: str, ref: dict, gate: Result) -> Result:
-    """ch6.refinement-improves-quality-<drs|ddls|dgflow>: refined minus plain samples' HQ fraction (paired by
+    """``ch6.refinement-improves-quality-<drs|ddls|dgflow>``: refined minus plain samples' HQ fraction (paired by
     seed) beyond the declared smallest effect, and modes (>= k HQ) not lost by the claim's margin."""
     return better_together(f"ch6.refinement-improves-quality-{CLAIM_OF[method]}", ref["scores"][method],
                            ref["scores"]["plain"], gate)
