@@ -4,10 +4,13 @@
   plain sampling, DRS, DDLS and DGFlow, with the chapter's settings; each one's generator and
   discriminator evaluations per returned sample, and its seconds per returned sample as a multiple of
   plain sampling's.
-- Training steps (``gancompanion.training.train``): the plain step, the step with the chapter's LOGAN latent
-  step (first order), the step with LOGAN as in Wu et al.'s Algorithm 1 (``LatentOptimisation.published``:
-  both players' gradients through dz, the ``|dz|^2`` terms, U(-1, 1) latents) and the step with top-k
-  selection, each as a multiple of the plain step.
+  The chains' step sizes come from the chapter's rule (``ch6.step_rule``: a chain's typical total latent
+  displacement is at most a quarter of the prior's std); the GAN is trained briefly (``--train-steps``),
+  which changes the samplers' acceptance (DRS) but not the chains' cost per sample.
+- Training steps (``gancompanion.training.train``) with the chapter's networks and standardised grid: the
+  plain step, the step with LOGAN as in Wu et al.'s Algorithm 1 (``LatentOptimisation.published``: both
+  players' gradients through dz, the ``|dz|^2`` terms, U(-1, 1) latents) and the step with top-k selection,
+  each as a multiple of the plain step.
 
 Timings are interleaved: every round times each subject once, in turn, and ratios are taken within a
 round (this machine's speed drifts while others use it); the summary is the median and range of the
@@ -30,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import timing  # noqa: E402
 
-from gancompanion import data, sampling, settings  # noqa: E402
+from gancompanion import sampling, settings  # noqa: E402
+from gancompanion.chapters import ch6  # noqa: E402
 from gancompanion.techniques import latent, selections  # noqa: E402
 from gancompanion.training import nets, streams, train  # noqa: E402
 from gancompanion.device import generator  # noqa: E402
@@ -38,15 +42,19 @@ from gancompanion.training.parts import Recipe  # noqa: E402
 
 
 def build(cfg, seeds):
-    hidden = [cfg.hidden] * 2
+    hidden = [cfg.hidden] * cfg.depth
     return (nets.mlp_generator(cfg.latent_dim, hidden, 2, seeds, activation=cfg.activation),
             nets.mlp_discriminator(2, hidden, seeds, activation=cfg.activation))
 
 
+GRID = ch6.standardised(ch6.data.grid())[0]
+
+
 def trained_gan(cfg, seeds, steps):
     g, d = build(cfg, seeds)
-    st = streams.ToyStreams(data.grid(), seeds, cfg.batch_size, cfg.latent_dim)
-    train.train(g, d, st, train.TrainConfig(steps=steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=cfg.betas), progress=False)
+    st = streams.ToyStreams(GRID, seeds, cfg.batch_size, cfg.latent_dim)
+    train.train(g, d, st, train.TrainConfig(steps=steps, lr_d=cfg.lr, lr_g=cfg.lr, betas=cfg.betas,
+                                             lr_schedule="cosine", lr_floor=cfg.lr_floor), progress=False)
     return g, d, st
 
 
@@ -60,14 +68,25 @@ def samplers(cfg, g, d, z0, seeds):
             x = g(z0)
         return sampling.Sampled(x, z0, sampling.Cost(1.0, 0.0, (time.perf_counter() - t0) / z0[..., 0].numel()), {})
 
-    refiners = {name: (lambda refine=refine: refine(g, d, z0, cfg, gen)) for name, refine in sampling.REFINERS.items()}
-    return {"plain": plain, **refiners}
+    rule = ch6.step_rule(cfg, float(np.median(ch6.latent_gradient(g, d, z0))))
+
+    def drs():
+        with sampling._frozen(g, d):
+            return sampling.REFINERS["DRS"](g, d, z0, cfg, gen)
+
+    def ddls():
+        return sampling.ddls(g, d, z0, step_size=rule["ddls_step"], steps=cfg.ddls_steps, generator=gen)
+
+    def dgflow():
+        return sampling.dgflow(g, d, z0, eta=rule["dgflow_eta"], gamma=cfg.dgflow_gamma, steps=cfg.dgflow_steps,
+                               generator=gen)
+    return {"plain": plain, "DRS": drs, "DDLS": ddls, "DGFlow": dgflow}
 
 
 def step_timer(cfg, seeds, recipe, n, prior="normal"):
     def run():
         g, d = build(cfg, seeds)
-        st = streams.ToyStreams(data.grid(), seeds, cfg.batch_size, cfg.latent_dim, prior=prior)
+        st = streams.ToyStreams(GRID, seeds, cfg.batch_size, cfg.latent_dim, prior=prior)
         tc = train.TrainConfig(steps=n, lr_d=cfg.lr, lr_g=cfg.lr, betas=cfg.betas, log_every=n)
         t0 = time.perf_counter()
         train.train(g, d, st, tc, progress=False, **recipe.parts())
@@ -81,9 +100,9 @@ def summary(ratios):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scale", default="book", choices=["smoke", "book", "paper"])
-    p.add_argument("--train-steps", type=int, default=1000, help="steps of the GAN whose samplers are timed")
+    p.add_argument("--train-steps", type=int, default=500, help="steps of the GAN whose samplers are timed")
     p.add_argument("--step-block", type=int, default=30, help="training steps per timed block")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
@@ -96,11 +115,8 @@ def main(argv=None) -> int:
     sample_fns = samplers(cfg, g, d, z0, seeds)
     topk = selections.TopK(cfg.topk_gamma, cfg.topk_nu, epoch_steps=max(1, cfg.steps // cfg.epochs))
     step_fns = {"plain step": step_timer(cfg, seeds, Recipe(), args.step_block),
-                "LOGAN step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation(
-                    cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block),
-                # the penalty's weight does not change the cost (the paper's weight is not confirmed): 1.0
-                "LOGAN Alg.1 step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation.published(
-                    1.0, cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block, prior="uniform"),
+                "LOGAN step": step_timer(cfg, seeds, Recipe(latent_step=latent.LatentOptimisation.published(
+                    cfg.logan_penalty, cfg.logan_alpha, cfg.logan_beta, "natural")), args.step_block, prior="uniform"),
                 "top-k step": step_timer(cfg, seeds, Recipe(selection=topk), args.step_block)}
     for fn in [*sample_fns.values(), *step_fns.values()]:  # warm-up
         fn()

@@ -1,72 +1,126 @@
-"""Chapter 6's verdicts: each reads its thresholds from the claim and fails on the wrong side of them."""
+"""Chapter 6's verdicts: each is judged from the effect its claim declares, and fails when what it guards is
+removed (the variant fed as the baseline, a mode lost, the baseline untrained, the cost taken away)."""
+
+import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
+from gancompanion import settings
 from gancompanion.chapters import ch6
-from gancompanion.chapters.checks import Verdict
+from gancompanion.evaluation import verdicts
 from gancompanion.pipeline.claims import CATALOGUE
 
-
-def test_annealed_noise_verdict():
-    final = {"baseline": np.array([0.5, 0.6]), "fixed noise": np.array([0.2, 0.3]),
-             "annealed noise": np.array([0.3, 0.4])}
-    v = ch6.annealed_noise_helps(final)
-    assert isinstance(v, Verdict) and v.passed is True
-    assert v.evidence == "median final HQ fraction annealed 0.350 vs fixed 0.250 (none: 0.550)"
-    assert v.values["annealed noise"] == [0.3, 0.4]
-    assert not ch6.annealed_noise_helps({**final, "annealed noise": final["fixed noise"]}).passed
-    assert not ch6.annealed_noise_helps({**final, "annealed noise": np.array([np.nan, 1.0])}).passed
+N = verdicts.declared("ch6.top-k-helps").n_seeds
+BASE = np.array([0.95, 0.94, 0.96, 0.93, 0.95])[:N]
+MODES = np.array([15.0, 17, 14, 16, 18])[:N]
 
 
-def test_sn_robust_compares_the_worst_learning_rate_at_the_claims_factors():
-    factors = CATALOGUE["ch6.sn-robust"].threshold["lr_factors"]
-    modes = {(k, f): np.array([20, 22]) for k in ("plain", "SN") for f in factors}
-    modes["plain", factors[-1]] = np.array([3, 5])
-    v = ch6.sn_robust(modes)
-    assert v.passed and v.evidence == f"worst median final modes over lr x{list(factors)}: SN 21.0 vs plain 4.0"
-    modes["SN", factors[0]] = np.array([3, 5])
-    assert not ch6.sn_robust(modes).passed  # equal worst: strictly higher is needed
-    with pytest.raises(KeyError):
-        ch6.sn_robust({("SN", 1): np.array([1])})
+def trained():
+    return ch6.baseline_trained(np.full(N, 0.95) + np.linspace(-0.01, 0.01, N), np.array([17, 18, 19, 17, 18])[:N])
 
 
-def test_truncation_verdict_at_the_claims_threshold():
+def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
+    assert settings("ch6.tricks", "book").seeds == N
+    for cid, claim in CATALOGUE.items():
+        if cid.startswith("ch6.") and cid != ch6.BASELINE_CLAIM:
+            assert verdicts.declared(cid).n_seeds == N, cid
+    assert CATALOGUE[ch6.BASELINE_CLAIM].min_scale == "book"
+
+
+def test_baseline_claim_passes_above_the_levels_only():
+    assert trained().outcome == "REPRODUCED"
+    assert ch6.baseline_trained(np.full(N, 0.95), np.array([15, 14, 12, 20, 15])[:N]).outcome != "REPRODUCED"
+    assert ch6.baseline_trained(np.full(N, 0.5), np.full(N, 20)).outcome == "NOT REPRODUCED"
+
+
+@pytest.mark.parametrize("cid", ["ch6.annealed-noise-helps", "ch6.top-k-helps", "ch6.latent-optimisation-helps"])
+def test_helps_needs_quality_and_coverage_together(cid):
+    base = {"hq_fraction": BASE, "modes_k": MODES}
+    better = {"hq_fraction": BASE + 0.04 + np.linspace(0, 0.01, N), "modes_k": MODES}
+    r = ch6.better_together(cid, better, base, trained())
+    assert r.outcome == "REPRODUCED" and r.estimate == pytest.approx(np.mean(better["hq_fraction"] - BASE))
+    # the baseline fed as the variant: no effect
+    assert ch6.better_together(cid, base, base, trained()).outcome == "NOT REPRODUCED"
+    # better samples, but three modes lost on every seed
+    lost = ch6.better_together(cid, {**better, "modes_k": MODES - 3}, base, trained())
+    assert lost.outcome == "NOT REPRODUCED" and "coverage NOT REPRODUCED" in lost.reason
+    # an untrained baseline makes every comparison inconclusive, and says so
+    bad = ch6.baseline_trained(np.full(N, 0.2), np.full(N, 3))
+    gated = ch6.better_together(cid, better, base, bad)
+    assert gated.outcome == "INCONCLUSIVE" and "did not train" in gated.reason
+
+
+def test_refinement_and_truncation_claims():
+    ref = {"scores": {"plain": {"hq_fraction": BASE, "modes_k": MODES},
+                      "DDLS": {"hq_fraction": BASE + 0.03 + np.linspace(0, 0.01, N), "modes_k": MODES + 1},
+                      "DGFlow": {"hq_fraction": BASE + 0.03, "modes_k": MODES - 4},
+                      "DRS": {"hq_fraction": BASE, "modes_k": MODES}}}
+    assert ch6.refinement_improves_quality("DDLS", ref, trained()).outcome == "REPRODUCED"
+    assert ch6.refinement_improves_quality("DGFlow", ref, trained()).outcome == "NOT REPRODUCED"
+    assert ch6.refinement_improves_quality("DRS", ref, trained()).outcome == "NOT REPRODUCED"
     t = CATALOGUE["ch6.truncation-tradeoff"].threshold["truncation"]
-    trunc = {None: {"precision": np.array([0.5, 0.6]), "recall": np.array([0.8, 0.9])},
-             t: {"precision": np.array([0.7, 0.8]), "recall": np.array([0.4, 0.5])}}
-    v = ch6.truncation_tradeoff(trunc)
-    assert v.passed and set(v.values) == {"None", str(t)}
-    assert v.evidence == ("threshold 0.5 vs none: precision up in 2/2 seeds, recall down in 2/2 (medians P 0.55 -> "
-                          "0.75, R 0.85 -> 0.45)")
-    trunc[t]["precision"] = np.array([0.7, 0.6])  # one seed not up
-    assert not ch6.truncation_tradeoff(trunc).passed
+    up = {None: {"hq_fraction": BASE - 0.2}, t: {"hq_fraction": BASE - 0.1 + np.linspace(0, 0.02, N)}}
+    assert ch6.truncation_tradeoff(up, trained()).outcome == "REPRODUCED"
+    down = {None: {"hq_fraction": BASE}, t: {"hq_fraction": BASE - 0.3}}
+    assert ch6.truncation_tradeoff(down, trained()).outcome == "NOT REPRODUCED"
 
 
-def test_refinement_verdict_allows_the_claims_mode_loss_only():
-    loss = CATALOGUE["ch6.refinement-improves-quality-drs"].threshold["max_mode_loss"]
-    plain = {"hq_fraction": np.array([0.5, 0.6]), "modes": np.array([20, 20])}
-    better = {"hq_fraction": np.array([0.6, 0.7]), "modes": np.array([20 - loss, 20 - loss])}
-    v = ch6.refinement_improves_quality("DRS", plain, better)
-    assert v.passed and v.values == {"plain": [0.5, 0.6], "refined": [0.6, 0.7]}
-    assert v.evidence == "HQ fraction up in 2/2 seeds (median 0.550 -> 0.650), median modes 20 -> 19"
-    assert not ch6.refinement_improves_quality("DDLS", plain, {**better, "modes": np.array([18, 18])}).passed
-    assert not ch6.refinement_improves_quality("DGFlow", plain, {**better, "hq_fraction": np.array([0.6, 0.6])}).passed
+def test_sn_robust_compares_each_seeds_worst_setting():
+    def run(hq):
+        return {"evals": {100: {"hq_fraction": np.asarray(hq, float)}}}
+    good, poor = BASE, np.full(N, 0.1) + np.linspace(0, 0.02, N)
+    runs = {("SN", "B"): run(good), ("SN", "D"): run(good - 0.01), ("plain", "B"): run(good), ("plain", "D"): run(poor)}
+    assert ch6.sn_robust(runs, ("B", "D"), trained()).outcome == "REPRODUCED"
+    runs["SN", "D"] = run(poor)  # SN fails at the high rate as well
+    assert ch6.sn_robust(runs, ("B", "D"), trained()).outcome == "NOT REPRODUCED"
 
 
-def test_drs_costlier_and_helps():
-    v = ch6.drs_costlier({"DRS": np.array([60.0, 70.0]), "DDLS": 50.0, "DGFlow": 25.0})
-    assert v.passed and v.values == {}
-    assert v.evidence == "D evaluations per returned sample: DRS 65.0, DDLS 50, DGFlow 25"
-    assert not ch6.drs_costlier({"DRS": np.array([1.2, 1.3]), "DDLS": 50.0, "DGFlow": 25.0}).passed
-    h = ch6.helps(np.array([0.6, 0.7]), np.array([20, 21]), np.array([0.5, 0.6]), np.array([19, 19]))
-    assert h.passed and h.evidence == "median final HQ fraction 0.650 vs baseline 0.550 (modes 20 vs 19)"
-    assert not ch6.helps(np.array([0.5, 0.6]), np.array([20, 21]), np.array([0.5, 0.6]), np.array([19, 19])).passed
+def dims_table(evals_hi):
+    return pd.DataFrame([{"dim": dim, "gamma": "exact", "seed": s, "acceptance": 1 / e, "d_evals": e}
+                         for dim, e in ((2, 3.0), (256, evals_hi)) for s in range(N)])
 
 
-def test_readings_name_what_happened():
-    scores = {"grid": {"plain": {"modes": np.array([20, 20])}, "DRS": {"modes": np.array([20, 20])},
-                       "DDLS": {"modes": np.array([20, 20])}, "DGFlow": {"modes": np.array([10, 12])}}}
-    reading = ch6.refinement_reading(scores)
-    assert reading.startswith("DGFlow moves latents") and "DGFlow: 11 against 20" in reading
-    assert reading.endswith("Rejection sampling only removes samples: it moves none of them.")
+def test_drs_costlier_compares_with_the_chain_at_the_largest_dimension():
+    assert ch6.drs_costlier(dims_table(5000.0), 50.0, trained()).outcome == "REPRODUCED"
+    assert ch6.drs_costlier(dims_table(5.0), 50.0, trained()).outcome == "NOT REPRODUCED"
+
+
+def test_step_rule_spends_exactly_the_displacement_budget():
+    cfg = settings("ch6.tricks", "book")
+    for m in (0.5, 5.0, 18.0):
+        r = ch6.step_rule(cfg, m)
+        e, eta, b = r["ddls_step"], r["dgflow_eta"], cfg.latent_budget
+        assert cfg.ddls_steps * m * e / 2 + math.sqrt(cfg.ddls_steps * e) == pytest.approx(b)
+        assert cfg.dgflow_steps * m * eta + math.sqrt(2 * cfg.dgflow_gamma * cfg.dgflow_steps * eta) == pytest.approx(b)
+    assert ch6.step_rule(cfg, 10.0)["dgflow_eta"] < ch6.step_rule(cfg, 1.0)["dgflow_eta"]
+
+
+def test_drs_acceptance_falls_with_dimension_only_when_the_generator_errs():
+    cfg = settings("ch6.tricks", "smoke")
+    t = ch6.Tricks(cfg, 10, [0, 1, 2], "cpu", 0)
+    g, d = t.build([0, 1, 2])
+    run = {"g": g, "d": d, "seeds": [0, 1, 2]}
+    exact = lambda tab, dim: tab[(tab.gamma == "exact") & (tab.dim == dim)].acceptance.median()
+    err = ch6.drs_dimension(t, run, np.full(3, 1.3))
+    assert exact(err, 256) < exact(err, 2) / 10
+    same = ch6.drs_dimension(t, run, np.full(3, 1.0))  # the generator's spread is the data's: nothing to reject
+    assert exact(same, 256) == pytest.approx(exact(same, 2))
+
+
+def test_a_tiny_real_run_of_each_training_variant_gives_the_columns_the_claims_read():
+    cfg = settings("ch6.tricks", "smoke")
+    t = ch6.Tricks(cfg, 4, [0, 1, 2], "cpu", 0)
+    base = ch6.train_runs(t, ch6.Recipe(), "baseline")
+    topk = ch6.train_runs(t, ch6.Recipe(selection=ch6.topk_part(t)), "top-k")
+    noisy = ch6.train_runs(t, ch6.noise_recipe(t), "noise")
+    assert set(base["evals"]) == {0, 4} and ch6.final(base, "modes_k").shape == (3,)
+    # an untrained baseline cannot pass its claim, and gates the comparisons
+    gate = ch6.baseline_trained(ch6.final(base, "hq_fraction"), ch6.final(base, "modes_k"))
+    assert gate.outcome == "NOT REPRODUCED"
+    for run in (topk, noisy):
+        r = ch6.better_together("ch6.top-k-helps", ch6.finals(run), ch6.finals(base), gate)
+        assert r.outcome == "INCONCLUSIVE" and "did not train" in r.reason
+    assert noisy["seconds"] > 0 and ch6.table({"b": base}).shape[0] == 2 * 3

@@ -156,7 +156,7 @@ def test_a_claim_declares_its_effect_in_the_catalogue(monkeypatch):
     claims.register(c)
     assert verdicts.declared("ch9.test") == Effect("HQ, top-k minus baseline", 1, 0.02, 8)
     with pytest.raises(ValueError, match="declares no effect"):
-        verdicts.declared("ch6.top-k-helps")
+        verdicts.declared("ch1.perfect-discriminator")
     with pytest.raises(ValueError, match="smallest"):
         claims.register(claims.Claim("ch9.bad", "09_test", "s", "src", "check",
                                      effect=dict(name="x", direction=1, smallest=-1.0, n_seeds=8)))
