@@ -3,7 +3,7 @@
 The package by role (each sub-package's docstring says what lives in it):
 
 - ``training``: the training loop and its two steps (``train``), the part protocol (``parts``), GAN
-  losses (``objectives``), random streams per run (``streams``), seed-batched networks (``nets``), variants
+  losses (``objectives``), random streams per run, class-conditional ones too (``streams``), seed-batched networks (``nets``), variants
   that differ only in numbers trained as one model (``batching``), learning-rate schedules (``lr_schedule``), the allocator
   setting (``allocator``).
 - ``techniques``: one module per kind of part: discriminator terms (``d_terms``), constraints

@@ -7,7 +7,8 @@ Its verdict comes first (``baseline_trained``); every comparison is ``gated`` by
 same budget: annealed instance noise (Sonderby et al. 2017), top-k training (Sinha et al. 2020), spectral
 normalisation across Miyato et al.'s (2018) learning rates and LOGAN as published (Wu et al. 2019). After
 training, on the baseline's own networks: truncation (Brock et al. 2019) with its premise measured first,
-and refinement with the trained discriminator (DRS, Azadi et al. 2019; DDLS, Che et al. 2020; DGFlow,
+and again within a class of a class-conditional model (the class = the mode, fed to both players by
+concatenation, Mirza & Osindero 2014) trained with the same recipe and checked for the same level; and refinement with the trained discriminator (DRS, Azadi et al. 2019; DDLS, Che et al. 2020; DGFlow,
 Ansari et al. 2021) with latent step sizes from a displacement rule, and DRS's cost against the data's
 dimension. The figures, the sentences that read them and the claims' verdicts (``verdicts.judge`` with the
 effects declared in ``claims.CATALOGUE``) live here too.
@@ -36,6 +37,8 @@ from ..training.parts import Recipe
 REFINED = ("DRS", "DDLS", "DGFlow")  # the samplers of section 4, by their claim's suffix below
 CLAIM_OF = {"DRS": "drs", "DDLS": "ddls", "DGFlow": "dgflow"}
 BASELINE_CLAIM = "ch6.grid-baseline-trained"
+CONDITIONAL_CLAIM = "ch6.conditional-baseline-trained"
+CONDITIONAL_TRADEOFF = "ch6.truncation-tradeoff-conditional"
 
 
 def standardised(dist: data.GaussianMixture) -> tuple[data.GaussianMixture, float]:
@@ -69,11 +72,13 @@ class Tricks:
     def grid(self) -> data.GaussianMixture:
         return standardised(data.grid())[0]
 
-    def build(self, run_seeds):
-        """Fresh seed-batched G and D for ``run_seeds``."""
+    def build(self, run_seeds, classes: int = 0):
+        """Fresh seed-batched G and D for ``run_seeds``; with ``classes`` K > 0, class-conditional by
+        concatenation: G reads ``[z, y]`` and D ``[x, y]`` (y one-hot, ``nets.ClassConditional``)."""
         hidden = [self.cfg.hidden] * self.cfg.depth
-        g = nets.mlp_generator(self.cfg.latent_dim, hidden, 2, run_seeds, activation=self.cfg.activation)
-        d = nets.mlp_discriminator(2, hidden, run_seeds, activation=self.cfg.activation)
+        g = nets.mlp_generator(self.cfg.latent_dim + classes, hidden, 2, run_seeds, activation=self.cfg.activation)
+        d = nets.mlp_discriminator(2 + classes, hidden, run_seeds, activation=self.cfg.activation)
+        g = nets.ClassConditional(g, classes) if classes else g
         return g.to(self.device), d.to(self.device)
 
     def config(self, lr=None, betas=None, n_dis: int = 1) -> train.TrainConfig:
@@ -92,18 +97,21 @@ class Tricks:
 
 
 def train_runs(t: Tricks, recipe: Recipe, desc: str, *, prior: str = "normal", seeds=None, d_wrap=None,
-               **optimiser) -> dict:
+               conditional: bool = False, **optimiser) -> dict:
     """One seed-batched model of ``recipe`` on the grid (the baseline's nets, data, budget and optimiser),
     evaluated every ``eval_every`` steps on ``n_eval`` samples of fixed latents: its networks, streams,
-    ``evals`` (step -> metrics) and seconds. ``d_wrap`` wraps D (e.g. a fixed gain on its logit)."""
+    ``evals`` (step -> metrics) and seconds. ``d_wrap`` wraps D (e.g. a fixed gain on its logit);
+    ``conditional`` trains a class-conditional GAN, the class being the mode (``streams.ConditionalToyStreams``),
+    evaluated on fixed latents whose classes take turns (every mode asked for equally often)."""
     seeds = list(t.seeds if seeds is None else seeds)
-    g, d = t.build(seeds)
+    make = streams.ConditionalToyStreams if conditional else streams.ToyStreams
+    st = make(t.grid, seeds, t.cfg.batch_size, t.cfg.latent_dim, device=t.device, prior=prior)
+    g, d = t.build(seeds, st.n_classes if conditional else 0)
     d = d if d_wrap is None else d_wrap(d)
-    st = streams.ToyStreams(t.grid, seeds, t.cfg.batch_size, t.cfg.latent_dim, device=t.device, prior=prior)
 
     def evaluate(step, g, d, s):
         with torch.no_grad():
-            return metrics.evaluate(g(s.fixed_latent(t.cfg.n_eval)), t.grid, t.cfg.k_std)
+            return metrics.evaluate(g(s.fixed_latent(t.cfg.n_eval))[..., :2], t.grid, t.cfg.k_std)
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small matrices: one thread is as fast, and robust on a shared machine
@@ -180,14 +188,14 @@ def coverage_effect(claim_id: str) -> Effect:
                   level=-float(m))
 
 
-def together(quality: Result, coverage: Result, coverage_text: str = "") -> Result:
+def together(quality: Result, coverage: Result, coverage_text: str = "", side: str = "coverage") -> Result:
     """Quality and coverage judged together: REPRODUCED when both are, NOT REPRODUCED when either is not,
-    INCONCLUSIVE otherwise. The estimate and interval are quality's; the reason quotes coverage's."""
+    INCONCLUSIVE otherwise. The estimate and interval are quality's; the reason quotes coverage's (named ``side``)."""
     outs = (quality.outcome, coverage.outcome)
     outcome = ("REPRODUCED" if outs == ("REPRODUCED",) * 2 else
                "NOT REPRODUCED" if "NOT REPRODUCED" in outs else "INCONCLUSIVE")
     settle = quality.seeds_to_settle if outcome == "INCONCLUSIVE" and quality.outcome == "INCONCLUSIVE" else None
-    reason = f"coverage {coverage.outcome}" + (f": {coverage_text}" if coverage_text else "")
+    reason = f"{side} {coverage.outcome}" + (f": {coverage_text}" if coverage_text else "")
     return Result(outcome, quality.estimate, quality.low, quality.high, quality.n, quality.smallest,
                   quality.direction, quality.name, settle, reason)
 
@@ -363,6 +371,178 @@ def truncation_tradeoff(trunc: dict, gate: Result) -> Result:
     t = threshold("ch6.truncation-tradeoff")["truncation"]
     return verdicts.gated(verdicts.judge(verdicts.declared("ch6.truncation-tradeoff"), trunc[t]["hq_fraction"],
                                          trunc[None]["hq_fraction"]), gate)
+
+
+# --- truncation within a class ----------------------------------------------------------------------------
+
+def conditional_trained(hq, modes_k) -> Result:
+    """ch6.conditional-baseline-trained: the class-conditional model's final HQ fraction and modes (>= k HQ
+    samples) per seed, every class asked for equally often, against the grid's levels (as ``baseline_trained``)."""
+    return verdicts.baseline_trained("grid25", hq, modes_k)
+
+
+def data_spread(dist, k: float) -> float:
+    """The RMS distance from its centre of one mode's samples that lie within ``k`` std of it (the HQ ones):
+    ``std sqrt(d P(chi2_{d+2} <= k^2) / P(chi2_d <= k^2))`` in d dimensions (1.378 std for d = 2, k = 3)."""
+    from scipy.stats import chi2
+
+    d = dist.dim
+    return float(dist.std * math.sqrt(d * chi2.cdf(k * k, d + 2) / chi2.cdf(k * k, d)))
+
+
+def within_class(t: Tricks, x, classes) -> dict:
+    """Fidelity and variety of samples ``x`` (S, n, 2) asked for as ``classes`` (n,) (mode indices), per seed:
+    ``fidelity``, the fraction within ``k_std`` std of THEIR class's mode (HQ for that class); ``variety``,
+    the RMS distance of a class's HQ samples from their own mean over the data's value (``data_spread``: 1 is
+    the data's own spread, 0 one point), averaged over the classes with at least two HQ samples (NaN if none)."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    classes = torch.as_tensor(classes)
+    mu = t.grid.centers.double()[classes]  # (n, 2)
+    hq = ((x - mu).norm(dim=-1) <= t.cfg.k_std * t.grid.std)  # (S, n)
+    ref = data_spread(t.grid, t.cfg.k_std)
+    variety = np.full((x.shape[0], len(t.grid.centers)), np.nan)
+    for c in range(len(t.grid.centers)):
+        for i in range(x.shape[0]):
+            pts = x[i][(classes == c) & hq[i]]
+            if len(pts) >= 2:
+                variety[i, c] = float(((pts - pts.mean(0)) ** 2).sum(-1).sum() / (len(pts) - 1)) ** 0.5 / ref
+    with np.errstate(all="ignore"):
+        spread = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in variety])
+    return {"fidelity": hq.double().mean(-1).numpy(), "variety": spread}
+
+
+def conditional_latents(t: Tricks, n_seeds: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed latents for the within-class measurements: (S, n, latent_dim) from N(0, I) and their classes
+    (n,), each class ``n_eval / K`` times (n = K of them, at least ``n_eval``)."""
+    k = len(t.grid.centers)
+    per = max(1, math.ceil(t.cfg.n_eval / k))
+    z = torch.randn(n_seeds, per * k, t.cfg.latent_dim, generator=generator(t.seed, "conditional truncation"))
+    return z, torch.arange(per * k) % k
+
+
+def conditional_truncation(t: Tricks, run: dict) -> dict:
+    """Within-class truncation (Brock et al. 2019 truncate a class-conditional BigGAN's latent): the same fixed
+    latents untruncated (key None) and truncated at every ``cfg.truncations``, each sample asked for its class:
+    {threshold: ``within_class``}, and ``samples`` {threshold: (S, n, 2)} with ``classes``."""
+    z0, classes = conditional_latents(t, len(run["seeds"]))
+    gen, out, samples = generator(t.seed, "conditional truncation", "redraw"), {}, {}
+    k = len(t.grid.centers)
+    with torch.no_grad():
+        for th in (None, *t.cfg.truncations):
+            z = z0 if th is None else sampling.truncate(z0, th, gen)
+            x = run["g"](streams.with_class(z.to(t.device), classes.to(t.device), k))[..., :2].cpu()
+            out[th], samples[th] = within_class(t, x, classes), x.numpy()
+    return {"scores": out, "samples": samples, "classes": classes.numpy()}
+
+
+def conditional_premise(t: Tricks, run: dict, n: int) -> pd.DataFrame:
+    """The premise within a class: the fraction of G(z, c) HQ for class c, by the bin of ``|z|`` (classes in
+    turn), per seed (rows as ``hq_by_radius``)."""
+    k = len(t.grid.centers)
+    z = torch.randn(len(run["seeds"]), n, t.cfg.latent_dim, generator=generator(t.seed, "conditional premise"))
+    classes = torch.arange(n) % k
+    with torch.no_grad():
+        x = run["g"](streams.with_class(z.to(t.device), classes.to(t.device), k))[..., :2].cpu().double()
+    hq = ((x - t.grid.centers.double()[classes]).norm(dim=-1) <= t.cfg.k_std * t.grid.std).numpy()
+    r = z.norm(dim=-1).numpy()
+    rows = []
+    for lo, hi in zip(RADII[:-1], RADII[1:]):
+        inside = (r >= lo) & (r < hi)
+        for i, s in enumerate(run["seeds"]):
+            m = inside[i]
+            rows.append({"seed": s, "bin": f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}", "r_mid": lo + 0.25,
+                         "share": float(m.mean()), "hq_fraction": float(hq[i][m].mean()) if m.any() else math.nan})
+    return pd.DataFrame(rows)
+
+
+def variety_effect(claim_id: str) -> Effect:
+    """The variety side of the conditional trade-off: within-class variety truncated minus untruncated, paired by
+    seed, must fall by at least the claim's ``variety_fall`` (a fraction of the data's own spread)."""
+    q = verdicts.declared(claim_id)
+    return Effect("within-class variety, truncated minus untruncated", -1, float(threshold(claim_id)["variety_fall"]),
+                  q.n_seeds, statistic=q.statistic, method=q.method)
+
+
+def truncation_tradeoff_conditional(scores: dict, gate: Result) -> Result:
+    """ch6.truncation-tradeoff-conditional: at the claim's threshold against untruncated, paired by seed, the
+    within-class fidelity rises (the declared effect) AND the within-class variety falls by at least
+    ``variety_fall`` (``variety_effect``): the trade of Brock et al. (2019); gated by the conditional model's
+    own trained check."""
+    cid = CONDITIONAL_TRADEOFF
+    t = threshold(cid)["truncation"]
+    fid = verdicts.judge(verdicts.declared(cid), scores[t]["fidelity"], scores[None]["fidelity"])
+    eff = variety_effect(cid)
+    var = verdicts.judge(eff, scores[t]["variety"], scores[None]["variety"])
+    text = f"variety change {var.estimate:+.3g} [{var.low:.3g}, {var.high:.3g}] against -{eff.smallest:g}"
+    return verdicts.gated(together(fid, var, text, side="variety"), gate)
+
+
+def ideal_variety(t: Tricks, truncation: float) -> float:
+    """The variety of the ideal conditional generator G(z, c) = mu_c + std z truncated entry-wise at
+    ``truncation``: a truncated normal's std per coordinate over the data's (``data_spread``; every sample
+    inside ``k_std`` std when ``truncation`` sqrt(d) <= k_std)."""
+    from scipy.stats import truncnorm
+
+    d = t.grid.dim
+    return float(truncnorm.std(-truncation, truncation) * math.sqrt(d) * t.grid.std / data_spread(t.grid, t.cfg.k_std))
+
+
+def conditional_numbers(t: Tricks, cond: dict, premise: pd.DataFrame, run: dict) -> dict:
+    th = threshold(CONDITIONAL_TRADEOFF)["truncation"]
+    sc = cond["scores"]
+    med = premise.groupby("r_mid")["hq_fraction"].median()
+    return dict(cond_t=th, cond_fid0=np.median(sc[None]["fidelity"]), cond_fid=np.median(sc[th]["fidelity"]),
+                cond_var0=np.median(sc[None]["variety"]), cond_var=np.median(sc[th]["variety"]),
+                cond_fid_small=np.median(sc[min(t.cfg.truncations)]["fidelity"]),
+                cond_var_small=np.median(sc[min(t.cfg.truncations)]["variety"]), cond_t_small=min(t.cfg.truncations),
+                cond_ideal_var=ideal_variety(t, th), cond_ideal_miss=math.exp(-t.cfg.k_std ** 2 / 2),
+                cond_premise_centre=float(med.iloc[0]), cond_premise_tail=float(med.iloc[-1]),
+                cond_premise_tail_r=float(med.index[-1] - 0.25),
+                cond_hq=np.median(final(run, "hq_fraction")), cond_modes=np.median(final(run, "modes_k")),
+                cond_spread=data_spread(t.grid, t.cfg.k_std) / t.grid.std)
+
+
+def conditional_reading(t: Tricks, cond: dict, premise: pd.DataFrame) -> str:
+    """Sentences on the premise within a class: HQ-for-its-class near the centre against the prior's tail."""
+    med = premise.groupby("r_mid")["hq_fraction"].median()
+    centre, tail = float(med.iloc[0]), float(med.iloc[-1])
+    tail_r = float(med.index[-1] - 0.25)
+    trend = ("falls towards the tails" if tail < centre - 0.01 else "rises towards the tails" if tail > centre + 0.01
+             else "barely changes with the latent's norm")
+    return (f"Within a class the premise can be read directly: the median fraction of samples on their class's mode "
+            f"is {centre:.3f} for latents with |z| < 0.5 and {tail:.3f} beyond |z| = {tail_r:g}, so quality {trend}.")
+
+
+def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations):
+    """(a) The premise within a class: HQ-for-its-class by |z|. (b) One seed's samples, as offsets from their
+    class's mode in units of its std, untruncated and at the claim's threshold, with the 3-std circle.
+    (c) Within-class fidelity and variety against the truncation threshold (median, min-max over seeds)."""
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.5))
+    wide = premise.pivot(index="r_mid", columns="seed", values="hq_fraction")
+    plotting.band(axes[0], wide.index.to_numpy(), wide.to_numpy().T, color=plotting.COLORS[0], marker="o", ms=3)
+    labels = premise.drop_duplicates("r_mid").sort_values("r_mid")["bin"].tolist()
+    axes[0].set_xticks(wide.index.to_numpy(), labels)
+    axes[0].set_xlabel("|z| of the latent"), axes[0].set_ylabel("HQ fraction for its class")
+    th = threshold(CONDITIONAL_TRADEOFF)["truncation"]
+    mu = t.grid.centers.numpy()[cond["classes"]]
+    for key, color, label in ((None, plotting.COLORS[0], "untruncated"), (th, plotting.COLORS[1], f"truncated at {th:g}")):
+        off = (cond["samples"][key][0] - mu) / t.grid.std
+        axes[1].scatter(off[:, 0], off[:, 1], s=3, alpha=0.4, color=color, label=label, rasterized=True)
+    circle = np.linspace(0, 2 * np.pi, 200)
+    axes[1].plot(t.cfg.k_std * np.cos(circle), t.cfg.k_std * np.sin(circle), color="0.4", lw=1, ls=":")
+    lim = 2.5 * t.cfg.k_std
+    axes[1].set_xlim(-lim, lim), axes[1].set_ylim(-lim, lim), axes[1].set_aspect("equal")
+    axes[1].set_xlabel("offset from its class's mode (std)"), axes[1].legend(loc="upper right", markerscale=3)
+    thresholds = np.array(truncations)
+    x_none = thresholds.max() * 2
+    for key, color in zip(("fidelity", "variety"), plotting.COLORS):
+        ys = np.array([cond["scores"][k][key] for k in (None, *truncations)]).T
+        plotting.band(axes[2], np.array([x_none, *thresholds]), ys, color=color, marker="o", ms=3, label=key)
+    axes[2].set_xscale("log"), axes[2].set_xlabel("truncation threshold")
+    axes[2].set_xticks([*thresholds, x_none], [*(f"{v:g}" for v in thresholds), "none"])
+    axes[2].set_ylabel("within a class"), axes[2].legend()
+    plotting.label_panels(axes)
+    return _closed(fig)
 
 
 # --- refinement with the trained discriminator -------------------------------------------------------------

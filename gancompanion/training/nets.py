@@ -3,7 +3,8 @@
 Shape convention used throughout the package: samples are ``(*runs, batch, *event)`` and
 discriminator outputs (logits) are ``(*runs, batch)``. The toy MLPs carry one leading ``runs``
 axis holding S independent networks (one per seed) that are computed together with batched
-matrix products; the DCGAN has no ``runs`` axis.
+matrix products; the DCGAN has no ``runs`` axis. ``ClassConditional`` makes a toy generator class-conditional
+(the one-hot class concatenated to z and passed on to D with the sample).
 """
 
 from __future__ import annotations
@@ -111,6 +112,22 @@ def mlp_discriminator(in_dim: int, hidden: Sequence[int], seeds: Sequence[int], 
                       init_std: float | None = None) -> MLP:
     """Seed-batched MLP discriminator ``x (S, B, in_dim) -> logits (S, B)``."""
     return MLP([in_dim, *hidden, 1], seeds, "D", activation, init_std, squeeze=True)
+
+
+class ClassConditional(nn.Module):
+    """A class-conditional generator by concatenation (Mirza & Osindero 2014): ``net`` maps ``[z, y]`` (y the
+    one-hot of a class, the last ``n_classes`` entries of its input) to a sample x, and the output is ``[x, y]``,
+    so that D sees a generated sample with its class as a real one carries it (``streams.ConditionalToyStreams``).
+    """
+
+    per_sample = True
+
+    def __init__(self, net: nn.Module, n_classes: int):
+        super().__init__()
+        self.net, self.n_classes = net, positive_int("n_classes", n_classes)
+
+    def forward(self, zy: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.net(zy), zy[..., -self.n_classes:]], dim=-1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,10 @@ shifts another's numbers. Instance noise draws from ``"noise"``, WGAN-GP's inter
 
 The latent prior is N(0, I) by default; ``prior="uniform"`` draws z ~ U(-1, 1)^d instead (LOGAN's prior,
 Wu et al. 2019, consistent with clipping latents to [-1, 1]).
+
+``ConditionalToyStreams`` serves a class-conditional GAN on a mixture (Mirza & Osindero 2014): the class is
+the index of a sample's mode, carried as a one-hot vector appended to the sample and to the latent
+(``with_class``), so that the loop, G (``nets.ClassConditional``) and D need nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ..device import generator
 from ..validation import choose, positive_int
@@ -229,3 +234,46 @@ class DatasetStreams:
             self._gens[q] = generator(self.seed, *seed_words(q), device=self.device)
             self._gens[q].set_state(s)
         self._order, self._pos = state["order"].to(self.device), state["pos"]
+
+
+def with_class(x: torch.Tensor, labels, n_classes: int) -> torch.Tensor:
+    """``x`` (..., dim) with the one-hot vector of its class appended: (..., dim + n_classes). ``labels`` is an
+    integer tensor broadcastable to ``x.shape[:-1]`` (or one integer: the same class for every row)."""
+    labels = torch.as_tensor(labels, device=x.device).expand(x.shape[:-1])
+    return torch.cat([x, F.one_hot(labels.long(), positive_int("n_classes", n_classes)).to(x.dtype)], dim=-1)
+
+
+class ConditionalToyStreams(ToyStreams):
+    """Per-seed streams for S class-conditional runs on a mixture (``data.GaussianMixture``): the class of a
+    real sample is the index of its mode (Mirza & Osindero 2014, conditioning by concatenation).
+
+    ``real()`` gives ``(S, B, dim + K)``: a sample and the one-hot of its mode; ``latent()`` gives
+    ``(S, B, latent_dim + K)``: z from the prior and a class drawn uniformly (each from its run's own stream:
+    the mode and noise from ``"data"``, z and the class from ``"latent"``). ``fixed_latent(n)`` cycles
+    through the classes (n / K latents per class when K divides n). Arguments as ``ToyStreams``.
+    """
+
+    def __init__(self, dist, seeds: Sequence[int], batch_size: int, latent_dim: int, device="cpu",
+                 chunk: int = 64, prior: str = "normal"):
+        if not hasattr(dist, "centers"):
+            raise ValueError("a conditional stream needs a mixture with `centers` (its classes are the modes), got "
+                             f"{type(dist).__name__}")
+        super().__init__(dist, seeds, batch_size, latent_dim, device, chunk, prior)
+        self.n_classes = len(dist.centers)
+        self.event_shape = (dist.dim + self.n_classes,)
+
+    def _draw(self, kind: str, gen: torch.Generator) -> torch.Tensor:
+        shape, k = (self.chunk, self.batch_size), self.n_classes
+        if kind == "data":  # GaussianMixture.sample's draws, keeping the mode's index
+            idx = torch.randint(k, shape, generator=gen, device=self.device)
+            eps = torch.randn(*shape, self.dist.dim, generator=gen, device=self.device)
+            return with_class(self.dist.centers.to(self.device)[idx] + self.dist.std * eps, idx, k)
+        if kind == "latent":
+            z = draw_latent(self.prior, (*shape, self.latent_dim), gen, self.device)
+            return with_class(z, torch.randint(k, shape, generator=gen, device=self.device), k)
+        return super()._draw(kind, gen)
+
+    def fixed_latent(self, n: int) -> torch.Tensor:
+        """(S, n, latent_dim + K): the same latents every call, latent i of class i mod K."""
+        z = super().fixed_latent(n)
+        return with_class(z, torch.arange(n, device=z.device) % self.n_classes, self.n_classes)

@@ -25,9 +25,10 @@ def trained():
 def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
     assert settings("ch6.tricks", "book").seeds == N
     for cid, claim in CATALOGUE.items():
-        if cid.startswith("ch6.") and cid != ch6.BASELINE_CLAIM:
+        if cid.startswith("ch6.") and not cid.endswith("-baseline-trained"):
             assert verdicts.declared(cid).n_seeds == N, cid
-    assert CATALOGUE[ch6.BASELINE_CLAIM].min_scale == "book"
+    for cid in (ch6.BASELINE_CLAIM, ch6.CONDITIONAL_CLAIM):
+        assert CATALOGUE[cid].min_scale == "book" and CATALOGUE[cid].threshold["hq_fraction"] == 0.8
 
 
 def test_baseline_claim_passes_above_the_levels_only():
@@ -124,3 +125,73 @@ def test_a_tiny_real_run_of_each_training_variant_gives_the_columns_the_claims_r
         r = ch6.better_together("ch6.top-k-helps", ch6.finals(run), ch6.finals(base), gate)
         assert r.outcome == "INCONCLUSIVE" and "did not train" in r.reason
     assert noisy["seconds"] > 0 and ch6.table({"b": base}).shape[0] == 2 * 3
+
+
+def cond_scores(fid0, fid, var0, var):
+    t = CATALOGUE[ch6.CONDITIONAL_TRADEOFF].threshold["truncation"]
+    return {None: {"fidelity": np.asarray(fid0, float), "variety": np.asarray(var0, float)},
+            t: {"fidelity": np.asarray(fid, float), "variety": np.asarray(var, float)}}
+
+
+def test_conditional_tradeoff_needs_fidelity_up_and_variety_down():
+    spread = np.linspace(0, 0.02, N)
+    fid0, var0 = BASE, np.full(N, 0.95) + spread
+    traded = cond_scores(fid0, fid0 + 0.03 + spread, var0, var0 - 0.6)
+    assert ch6.truncation_tradeoff_conditional(traded, trained()).outcome == "REPRODUCED"
+    # no truncation as the variant: nothing is traded
+    same = cond_scores(fid0, fid0, var0, var0)
+    assert ch6.truncation_tradeoff_conditional(same, trained()).outcome != "REPRODUCED"
+    assert ch6.truncation_tradeoff_conditional(same, trained()).outcome == "NOT REPRODUCED"
+    # variety lost but fidelity lost too (G(0, c) off its mode): not the trade
+    worse = cond_scores(fid0, fid0 - 0.2 - spread, var0, var0 - 0.6)
+    assert ch6.truncation_tradeoff_conditional(worse, trained()).outcome == "NOT REPRODUCED"
+    # fidelity up but the variety kept: not the trade either
+    kept = cond_scores(fid0, fid0 + 0.03 + spread, var0, var0 - 0.01)
+    r = ch6.truncation_tradeoff_conditional(kept, trained())
+    assert r.outcome == "NOT REPRODUCED" and "variety NOT REPRODUCED" in r.reason
+    # an untrained conditional model gates it
+    bad = ch6.conditional_trained(np.full(N, 0.2), np.full(N, 3))
+    gated = ch6.truncation_tradeoff_conditional(traded, bad)
+    assert gated.outcome == "INCONCLUSIVE" and "did not train" in gated.reason
+
+
+def test_within_class_scores_an_ideal_generator_as_the_data():
+    cfg = settings("ch6.tricks", "smoke")
+    t = ch6.Tricks(cfg, 10, [0, 1, 2], "cpu", 0)
+    k = len(t.grid.centers)
+    classes = torch.arange(400 * k) % k
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(3, len(classes), 2, generator=gen)
+    ideal = lambda z: t.grid.centers[classes] + t.grid.std * z
+    s = ch6.within_class(t, ideal(z), classes)
+    assert s["fidelity"] == pytest.approx(np.full(3, 1 - math.exp(-4.5)), abs=0.01)
+    assert s["variety"] == pytest.approx(np.ones(3), abs=0.03)
+    th = 0.5
+    s5 = ch6.within_class(t, ideal(ch6.sampling.truncate(z, th, gen)), classes)
+    assert s5["fidelity"] == pytest.approx(np.ones(3)) and s5["variety"] == pytest.approx(
+        np.full(3, ch6.ideal_variety(t, th)), abs=0.02)
+    # every sample on the wrong class's mode: no fidelity, no variety to measure
+    wrong = ch6.within_class(t, t.grid.centers[(classes + 1) % k].expand(3, -1, -1), classes)
+    assert np.all(wrong["fidelity"] == 0) and np.all(np.isnan(wrong["variety"]))
+    assert ch6.data_spread(t.grid, 3.0) / t.grid.std == pytest.approx(1.378, abs=1e-3)
+
+
+def test_a_tiny_conditional_run_carries_the_class_to_both_players():
+    cfg = settings("ch6.tricks", "smoke")
+    t = ch6.Tricks(cfg, 4, [0, 1, 2], "cpu", 0)
+    run = ch6.train_runs(t, ch6.Recipe(), "conditional", conditional=True)
+    st = run["streams"]
+    real, z = st.real(), st.latent()
+    assert real.shape == (3, cfg.batch_size, 27) and z.shape == (3, cfg.batch_size, cfg.latent_dim + 25)
+    # a real sample's class is its nearest mode; a generated one keeps the class it was asked for
+    near = torch.cdist(real[..., :2], t.grid.centers).argmin(-1)
+    assert torch.equal(near, real[..., 2:].argmax(-1))
+    with torch.no_grad():
+        x = run["g"](z)
+    assert torch.equal(x[..., 2:], z[..., 2:]) and set(run["evals"]) == {0, 4}
+    gate = ch6.conditional_trained(ch6.final(run, "hq_fraction"), ch6.final(run, "modes_k"))
+    assert gate.outcome == "NOT REPRODUCED"  # four steps do not train it
+    cond = ch6.conditional_truncation(t, run)
+    assert set(cond["scores"]) == {None, *cfg.truncations} and cond["scores"][None]["fidelity"].shape == (3,)
+    r = ch6.truncation_tradeoff_conditional(cond["scores"], gate)
+    assert r.outcome == "INCONCLUSIVE" and "did not train" in r.reason
