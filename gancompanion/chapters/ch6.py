@@ -513,6 +513,30 @@ def conditional_reading(t: Tricks, cond: dict, premise: pd.DataFrame) -> str:
             f"is {centre:.3f} for latents with |z| < 0.5 and {tail:.3f} beyond |z| = {tail_r:g}, so quality {trend}.")
 
 
+def conditional_tradeoff_reading(t: Tricks, cond: dict) -> str:
+    """Sentences on what truncation traded within a class: the misses it removed against the untruncated share
+    and the ideal generator's, and the share of the spread it kept against the ideal generator's."""
+    th = threshold(CONDITIONAL_TRADEOFF)["truncation"]
+    sc = cond["scores"]
+    f0, f = float(np.median(sc[None]["fidelity"])), float(np.median(sc[th]["fidelity"]))
+    v0, v = float(np.median(sc[None]["variety"])), float(np.median(sc[th]["variety"]))
+    ideal_miss, ideal_kept = math.exp(-t.cfg.k_std ** 2 / 2), ideal_variety(t, th)
+    if not all(map(math.isfinite, (f0, f, v0, v))) or v0 == 0:
+        return "With no samples on their class's modes there is nothing to trade within a class."
+    spread = ("about the data's own spread" if v0 > 0.9 else f"{v0:.2f} of the data's spread: the model has partly "
+              "collapsed within a class before any truncation")
+    misses = ("fewer than" if 1 - f0 < ideal_miss else "more than")
+    kept = v / v0
+    tails = ("its samples from the prior's tails lie less far out, relative to its bulk, than an ideal generator's"
+             if kept > ideal_kept + 0.05 else "close to what the ideal generator keeps" if kept > ideal_kept - 0.05
+             else "its samples from the tails lie further out than an ideal generator's")
+    return (f"Untruncated, a class's samples spread over {spread}. Only {1 - f0:.4f} of them miss their class's "
+            f"mode, {misses} the ideal generator's {ideal_miss:.3f}: a narrow model has few samples beyond 3 std to "
+            f"lose, so the rise of fidelity is small however sure it is. Truncation at {th:g} removes "
+            f"{max(f - f0, 0) / max(1 - f0, 1e-12):.0%} of those misses and keeps {kept:.2f} of the spread; the ideal "
+            f"generator would keep {ideal_kept:.2f}, so {tails}.")
+
+
 def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations):
     """(a) The premise within a class: HQ-for-its-class by |z|. (b) One seed's samples, as offsets from their
     class's mode in units of its std, untruncated and at the claim's threshold, with the 3-std circle.
