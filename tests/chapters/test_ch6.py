@@ -195,3 +195,13 @@ def test_a_tiny_conditional_run_carries_the_class_to_both_players():
     assert set(cond["scores"]) == {None, *cfg.truncations} and cond["scores"][None]["fidelity"].shape == (3,)
     r = ch6.truncation_tradeoff_conditional(cond["scores"], gate)
     assert r.outcome == "INCONCLUSIVE" and "did not train" in r.reason
+
+
+def test_conditional_reading_says_what_was_traded():
+    t = ch6.Tricks(settings("ch6.tricks", "book"), 10, list(range(N)), "cpu", 0)
+    narrow = cond_scores(np.full(N, 0.9976), np.ones(N), np.full(N, 0.36), np.full(N, 0.22))
+    text = ch6.conditional_tradeoff_reading(t, {"scores": narrow})
+    assert "0.36 of the data's spread" in text and "0.0024" in text and "keeps 0.61" in text
+    assert "less far out" in text
+    empty = cond_scores(np.zeros(N), np.zeros(N), np.full(N, np.nan), np.full(N, np.nan))
+    assert "nothing to trade" in ch6.conditional_tradeoff_reading(t, {"scores": empty})

@@ -181,3 +181,21 @@ def test_derived_seeds_of_different_stream_names_differ():
     assert len(set(seeds)) == len(names)
     assert derive_seed(3, "eval") == derive_seed(3, "eval")  # the same arguments, the same stream
     assert derive_seed(3, "eval") != derive_seed(4, "eval")
+
+
+def test_conditional_streams_give_each_run_its_own_numbers_and_the_classes_of_its_modes():
+    from gancompanion import data
+    from gancompanion.training.streams import ConditionalToyStreams, with_class
+
+    grid = data.grid()
+    both, alone = (ConditionalToyStreams(grid, seeds, 16, 2) for seeds in ([3, 5], [5]))
+    for draw in ("real", "latent"):
+        a, b = getattr(both, draw)(), getattr(alone, draw)()
+        assert a.shape == (2, 16, 2 + 25) and torch.equal(a[1], b[0])
+    real = both.real()
+    assert torch.equal(torch.cdist(real[..., :2], grid.centers).argmin(-1), real[..., 2:].argmax(-1))
+    fixed = both.fixed_latent(50)
+    assert torch.equal(fixed[..., 2:].argmax(-1), (torch.arange(50) % 25).expand(2, 50))
+    assert torch.equal(with_class(torch.zeros(1, 3, 2), 4, 25)[..., 2:].argmax(-1), torch.full((1, 3), 4))
+    with pytest.raises(ValueError, match="centers"):
+        ConditionalToyStreams(data.SwissRoll(), [0], 4, 2)
