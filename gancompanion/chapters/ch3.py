@@ -98,7 +98,7 @@ def roth_curves(runs: dict):
     """(a) modes covered, (b) high-quality fraction, (c) distance off the plane: median and range over seeds."""
     fig, axes = plt.subplots(1, 3, figsize=(8.6, 3.3), layout="constrained")
     for (name, r), color in zip(runs.items(), plotting.COLORS):
-        plotting.band(axes[0], r["steps"], r["modes"].T, label=name, color=color)
+        plotting.band(axes[0], r["steps"], r["modes_k"].T, label=name, color=color)
         plotting.band(axes[1], r["steps"], r["hq_fraction"].T, color=color)
         off = np.where(np.isfinite(r["off_plane"]), r["off_plane"], np.nan)
         plotting.band(axes[2], r["steps"], np.clip(off, 1e-5, None).T, color=color, log=True)

@@ -104,19 +104,23 @@ def _toy(roth, unreg):
 
 def test_roth_toy_checks():
     inf = math.inf
-    v = ch3_toy.regulariser_faster(_toy([300, 500, inf], [800, inf, inf]), [0, 1, 2])
-    assert v.passed and v.evidence == ("steps to first cover all 7 modes, median over seeds [0, 1, 2]: Roth 500 "
-                                       "[300, 500, never] vs unregularised never [800, never, never]")
-    assert not ch3_toy.regulariser_faster(_toy([300, NAN, 400], [800, inf, inf]), [0, 1, 2]).passed
-    kept = _toy([0.95, 0.9], [0.5, 0.2])
-    v = ch3_toy.regulariser_stable(_toy([300, 500], [800, inf]), kept, [0, 1])
-    assert v.passed and v.evidence == ("Roth: all 7 modes kept in 0.95, 0.90 of the snapshots after the first full "
-                                       "coverage (seeds [0, 1]; >= 0.90 each required); unregularised: 0.50, 0.20")
-    assert not ch3_toy.regulariser_stable(_toy([300, inf], [800, inf]), kept, [0, 1]).passed
-    assert not ch3_toy.regulariser_stable(_toy([300, 500], [800, inf]), _toy([0.95, NAN], [0.5, 0.2]), [0, 1]).passed
-    # the regulariser removed: both arms are the same runs, so the median is not strictly below
-    first = [300.0, 500.0, math.inf]
-    assert not ch3_toy.regulariser_faster(_toy(first, first), [0, 1, 2]).passed
+    # the regulariser covers every mode 5000 steps sooner on every seed: REPRODUCED (smallest 1000 steps)
+    v = ch3_toy.regulariser_faster(_toy([3000, 4000, 5000], [8000, 9000, 10000]), 20_000, 500)
+    assert v.outcome == "REPRODUCED" and v.estimate == -5000
+    # never covering counts as the run's length plus one evaluation: 20,500
+    assert list(ch3_toy.censored([300, inf], 20_000, 500)) == [300, 20_500]
+    # the regulariser removed (both arms the same runs): the effect is 0, short of -1000: NOT REPRODUCED
+    same = [3000.0, 9000.0, inf]
+    assert ch3_toy.regulariser_faster(_toy(same, same), 20_000, 500).outcome == "NOT REPRODUCED"
+    # the sign flipped (the regulariser slower): NOT REPRODUCED
+    assert ch3_toy.regulariser_faster(_toy([8000, 9000, 10500], [3000, 4000, 5000]), 20_000, 500).outcome == \
+        "NOT REPRODUCED"
+    assert ch3_toy.regulariser_faster(_toy([300, NAN, 400], [800, inf, inf]), 20_000, 500).outcome == "INCONCLUSIVE"
+    # stability: kept fractions against the level 0.9
+    assert ch3_toy.regulariser_stable(_toy([0.97, 0.98, 1.0], [0.5, 0.2, 0.0])).outcome == "REPRODUCED"
+    # a run that never covers the modes keeps none (0): not the level
+    assert ch3_toy.regulariser_stable(_toy([0.0, 0.5, 0.6], [1.0, 1.0, 1.0])).outcome == "NOT REPRODUCED"
+    assert ch3_toy.regulariser_stable(_toy([0.95, NAN, 1.0], [0.5, 0.2, 0.0])).outcome == "INCONCLUSIVE"
 
 
 @pytest.fixture(scope="module")

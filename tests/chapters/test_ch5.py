@@ -76,33 +76,68 @@ def test_label_smoothing_verdict_and_evidence():
     assert not ch5.label_smoothing_less_confident(plain, smooth, fake + 0.5).passed  # two-sided: D(G(z)) lifted
 
 
-def _toy_table(base_modes, mbd_modes, base_hop, fm_hop):
+def _toy_table(base_modes, mbd_modes, base_hop, fm_hop, base_hq=None):
     rows = []
-    for v, modes, hop in (("baseline", base_modes, base_hop), ("minibatch discrimination", mbd_modes, base_hop),
-                          ("feature matching", base_modes, fm_hop)):
-        rows += [dict(variant=v, seed=s, modes=m, hq=0.5, hopping=h, p_real=0.5)
-                 for s, m, h in zip((3, 4), modes, hop)]
+    n = len(base_modes)
+    base_hq = [0.9] * n if base_hq is None else base_hq
+    for v, modes, hop, hq in (("baseline", base_modes, base_hop, base_hq),
+                              ("minibatch discrimination", mbd_modes, base_hop, [0.9] * n),
+                              ("feature matching", base_modes, fm_hop, [0.9] * n)):
+        rows += [dict(variant=v, seed=s, modes_k=m, modes=m, hq=q, reverse_kl=0.1, hopping=h, p_real=0.5)
+                 for s, m, h, q in zip(range(3, 3 + n), modes, hop, hq)]
     return pd.DataFrame(rows)
 
 
-def test_minibatch_and_feature_matching_verdicts():
+TEN_BASE = [6, 7, 7, 6, 7, 8, 6, 7, 7, 6]
+
+
+def test_minibatch_verdict_is_judged_on_the_declared_effect_and_gated():
+    hop = [0.2] * 10
+    better = [m + 2 for m in TEN_BASE]  # two more modes on every seed
+    table = _toy_table(TEN_BASE, [min(m, 8) for m in better], hop, hop)
+    base = ch5.toy_baseline_trained(table)
+    assert base.outcome == "REPRODUCED"
+    v = ch5.minibatch_reduces_collapse(table, base)
+    assert v.outcome == "REPRODUCED" and v.n == 10
+    # the technique removed: the variant's runs are the baseline's, effect 0 < 0.5
+    same = _toy_table(TEN_BASE, TEN_BASE, hop, hop)
+    assert ch5.minibatch_reduces_collapse(same, base).outcome == "NOT REPRODUCED"
+    # the sign flipped: fewer modes with the layer
+    worse = _toy_table(TEN_BASE, [m - 2 for m in TEN_BASE], hop, hop)
+    assert ch5.minibatch_reduces_collapse(worse, base).outcome == "NOT REPRODUCED"
+    # a baseline that did not train (HQ 0.3 on every seed) makes the comparison INCONCLUSIVE
+    untrained = _toy_table(TEN_BASE, [min(m, 8) for m in better], hop, hop, base_hq=[0.3] * 10)
+    gate = ch5.toy_baseline_trained(untrained)
+    assert gate.outcome == "NOT REPRODUCED"
+    v = ch5.minibatch_reduces_collapse(untrained, gate)
+    assert v.outcome == "INCONCLUSIVE" and "did not train" in v.reason
+    # a baseline that covers too few modes does not pass either
+    assert ch5.toy_baseline_trained(_toy_table([3] * 10, TEN_BASE, hop, hop)).outcome == "NOT REPRODUCED"
+
+
+def test_feature_matching_verdict():
     table = _toy_table([5, 6], [7, 6], [0.2, 0.4], [0.1, 0.2])
-    mbd = ch5.minibatch_reduces_collapse(table)
-    assert mbd.passed and mbd.values == {"baseline": [5, 6], "minibatch": [7, 6]}
-    assert mbd.evidence == ("mean modes covered 6.50 with minibatch discrimination, 5.50 without (strictly higher "
-                            "needed; seeds [3, 4])")
     fm = ch5.feature_matching_stabilises(table)
     assert fm.passed and fm.evidence.startswith("median mode hopping 0.150 with feature matching, 0.300 without")
     equal = _toy_table([5, 6], [5, 6], [0.2, 0.4], [0.2, 0.4])  # strictly better is needed
-    assert not ch5.minibatch_reduces_collapse(equal).passed and not ch5.feature_matching_stabilises(equal).passed
+    assert not ch5.feature_matching_stabilises(equal).passed
     assert not ch5.feature_matching_stabilises(_toy_table([5, 6], [5, 6], [0.2, 0.4], [np.nan, 0.1])).passed
 
 
-def test_toy_summary_gives_median_and_range_per_variant():
-    table = pd.DataFrame([dict(variant=v, seed=s, modes=s + 1, hq=0.5, hopping=0.1, p_real=0.9)
-                          for v in ch5.VARIANTS for s in (0, 1, 2)])
+def test_toy_summary_gives_mean_median_and_range_per_variant():
+    table = pd.DataFrame([dict(variant=v, seed=s, modes_k=s + 1, modes=s + 1, hq=0.5, reverse_kl=0.1, hopping=0.1,
+                               p_real=0.9) for v in ch5.VARIANTS for s in (0, 1, 2)])
     out = ch5.toy_summary(table)
     assert list(out.index) == list(ch5.VARIANTS) and out.loc["baseline", "modes of 8"] == "2 [1, 3]"
+    assert out.loc["baseline", "mean modes"] == "2.0"
+
+
+def test_standardised_ring_has_unit_spread():
+    from gancompanion import data
+
+    ring, factor = ch5.standardised(data.ring())
+    assert abs(factor - 0.5 ** 0.5) < 1e-6 and abs(float(ring.centers.pow(2).mean()) - 1) < 1e-6
+    assert abs(ring.std - 0.01 / factor) < 1e-9
 
 
 def test_classifier_score_verdict():
@@ -116,13 +151,24 @@ def test_classifier_score_verdict():
 
 
 def test_semi_supervised_verdict_needs_every_count():
-    def table(gan, sup):
-        return pd.DataFrame([dict(labels=n, model=m, seed=s, error=e)
-                             for n, (g, u) in zip((20, 50), zip(gan, sup))
-                             for m, e in (("K+1 GAN", g), ("labels only", u)) for s in (0, 1)])
-    v = ch5_semisupervised.semi_supervised_helps(table([0.1, 0.05], [0.2, 0.1]))
-    assert v.passed and v.evidence == ("median test error, K+1 GAN vs labels only: 20 labels 10.0% vs 20.0%; "
-                                       "50 labels 5.0% vs 10.0% (strictly lower needed at every count)")
-    assert not ch5_semisupervised.semi_supervised_helps(table([0.1, 0.1], [0.2, 0.1])).passed
+    rng = np.random.default_rng(0)
+
+    def table(gan, sup, n=5):
+        rows = []
+        for labels, g, u in zip((20, 50), gan, sup):
+            for s in range(n):
+                noise = 0.005 * rng.standard_normal()
+                rows += [dict(labels=labels, model="K+1 GAN", seed=s, error=g + noise),
+                         dict(labels=labels, model="labels only", seed=s, error=u + noise),
+                         dict(labels=labels, model="1-NN on the labels", seed=s, error=u)]
+        return pd.DataFrame(rows)
+    v = ch5_semisupervised.semi_supervised_helps(table([0.10, 0.05], [0.25, 0.15]))
+    assert v.outcome == "REPRODUCED" and "20 labels" in v.reason and "50 labels" in v.reason
+    # the GAN removed (its errors are the labels-only network's): NOT REPRODUCED
+    assert ch5_semisupervised.semi_supervised_helps(table([0.25, 0.15], [0.25, 0.15])).outcome == "NOT REPRODUCED"
+    # it helps at one count only: not at every count
+    assert ch5_semisupervised.semi_supervised_helps(table([0.10, 0.15], [0.25, 0.15])).outcome == "NOT REPRODUCED"
+    # the sign flipped
+    assert ch5_semisupervised.semi_supervised_helps(table([0.25, 0.15], [0.10, 0.05])).outcome == "NOT REPRODUCED"
     assert list(ch5_semisupervised.error_table(table([0.1, 0.05], [0.2, 0.1])).columns) == [
-        "K+1 GAN (% error)", "labels only (% error)"]
+        "K+1 GAN (% error)", "labels only (% error)", "1-NN on the labels (% error)"]
