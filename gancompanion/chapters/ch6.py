@@ -105,7 +105,8 @@ def train_runs(t: Tricks, recipe: Recipe, desc: str, *, prior: str = "normal", s
     evaluated on fixed latents whose classes take turns (every mode asked for equally often)."""
     seeds = list(t.seeds if seeds is None else seeds)
     make = streams.ConditionalToyStreams if conditional else streams.ToyStreams
-    st = make(t.grid, seeds, t.cfg.batch_size, t.cfg.latent_dim, device=t.device, prior=prior)
+    batch = t.cfg.conditional_batch_size if conditional else t.cfg.batch_size
+    st = make(t.grid, seeds, batch, t.cfg.latent_dim, device=t.device, prior=prior)
     g, d = t.build(seeds, st.n_classes if conditional else 0)
     d = d if d_wrap is None else d_wrap(d)
 
