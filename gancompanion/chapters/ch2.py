@@ -606,10 +606,11 @@ def at_level(runs: dict, toy_name: str) -> dict:
 
 
 def critic_pull(runs: dict, toy_name: str, names=None) -> dict:
-    """What each trained discriminator tells the generator, at its last step, per seed on ``n_eval`` samples from
-    the fixed latents: ``grad`` the median norm of the input gradient of D's output at the samples, and
-    ``aligned`` the length of the mean of the gradients' unit directions (1: every sample is pushed the same way,
-    as by a linear critic; near 0: the samples are pulled in many directions, e.g. towards different modes)."""
+    """What each trained discriminator tells the generator, and what the generator has matched, at its last step,
+    per seed on 2500 samples from the fixed latents: ``grad`` the median norm of the input gradient of D's output
+    at the samples; ``aligned`` the length of the mean of the gradients' unit directions (1: every sample is pushed
+    the same way, as by a linear critic); ``mean`` the norm of the samples' mean and ``std`` their standard
+    deviation per coordinate, averaged over the coordinates (the standardised data: 0 and 1)."""
     out = {}
     for name in names or _variants(runs, toy_name):
         run = runs[toy_name, name]
@@ -623,9 +624,19 @@ def critic_pull(runs: dict, toy_name: str, names=None) -> dict:
         d.train(was_training)
         norm = grad.norm(dim=-1)  # (S, n)
         unit = grad / norm.clamp_min(1e-30)[..., None]
+        xd = x.detach()
         out[name] = {"grad": norm.median(-1).values.cpu().numpy(),
-                     "aligned": unit.mean(1).norm(dim=-1).cpu().numpy()}
+                     "aligned": unit.mean(1).norm(dim=-1).cpu().numpy(),
+                     "mean": xd.mean(1).norm(dim=-1).cpu().numpy(), "std": xd.std(1).mean(-1).cpu().numpy()}
     return out
+
+
+def blob_hq(toy) -> float:
+    """The HQ fraction of a uniform blob over the modes' bounding box: the share of the box within ``k`` = 3 std
+    of a mode (the discs do not overlap on the toys)."""
+    c = toy.centers.double()
+    side = (c.max(0).values - c.min(0).values).prod()
+    return float(len(c) * np.pi * (3 * toy.std) ** 2 / side)
 
 
 def objectives_figures(runs: dict, toy_name: str):
@@ -707,8 +718,11 @@ def objectives_numbers(runs: dict, toy_name: str, cfg, seeds) -> dict:
            "obj_scale": standardised({"grid": data.grid, "ring": data.ring}[toy_name]())[1]}
     keys = {"GAN": "gan", "LSGAN": "lsgan", "WGAN (clip)": "clip", "WGAN-GP": "gp", "SN-GAN (hinge)": "sn",
             "EBGAN": "ebgan"}
+    level = verdicts.BASELINE_LEVELS[LEVEL_TOYS[toy_name]]
     for name, key in keys.items():
         if name in hq:
+            at_end = (hq[name] >= level["hq_fraction"]) & (mk[name] >= level["modes_k"])  # per seed
+            out[f"obj_{key}_at_end"] = int(at_end.sum())
             out.update({f"obj_{key}_hq": float(np.mean(hq[name])), f"obj_{key}_modes": float(np.mean(mk[name])),
                         f"obj_{key}_modes1": float(np.mean(m1[name])), f"obj_{key}_steps": runs[toy_name, name]["steps"]})
     return out
@@ -723,6 +737,9 @@ def pull_numbers(pull: dict, runs: dict, toy_name: str, cfg) -> dict:
     for name, v in pull.items():
         out[f"obj_{keys[name]}_grad"] = float(np.mean(v["grad"]))
         out[f"obj_{keys[name]}_aligned"] = float(np.mean(v["aligned"]))
+        out[f"obj_{keys[name]}_mean"] = float(np.mean(v["mean"]))
+        out[f"obj_{keys[name]}_std"] = float(np.mean(v["std"]))
+    out["obj_blob_hq"] = blob_hq(runs[toy_name, next(iter(pull))]["toy"])
     for name in ("GAN", "WGAN (clip)", "WGAN-GP"):
         if (toy_name, name) in runs:
             first = steps_to_level(runs, toy_name, name, cfg.eval_every)
@@ -740,38 +757,39 @@ def objectives_reading(n: dict) -> str:
     every number from ``objectives_numbers`` and ``pull_numbers``, means over seeds)."""
     seeds = n["obj_seeds"]
     text = [f"The plain GAN ends with {_pct(n['obj_gan_hq'])} HQ samples and {n['obj_gan_modes']:.1f} covered modes "
-            f"({n['obj_gan_modes1']:.1f} by the one-sample count); {n['obj_gan_reached']} of its {seeds} seeds are at "
-            f"the trained level at the end."]
+            f"({n['obj_gan_modes1']:.1f} by the one-sample count); {n['obj_gan_at_end']} of its {seeds} seeds end at "
+            f"the trained level."]
     if n["obj_gan_modes1"] - n["obj_gan_modes"] >= 1:
-        text.append("The modes the two counts disagree on are not empty but starved: they keep a few samples each, "
-                    "fewer than a tenth of their share, so the GAN's mass is spread unevenly over the modes rather "
-                    "than missing whole regions.")
-    gp_first = ("never within its budget" if n["obj_gp_reached"] == 0 else
-                f"by step {n['obj_gp_first']:.0f} (median over seeds; {n['obj_gp_reached']} of {seeds} seeds within "
-                f"the budget)")
-    clip_first = ("never within the budget" if n["obj_clip_reached"] == 0 else
-                  f"by step {n['obj_clip_first']:.0f} (median; {n['obj_clip_reached']} of {seeds} seeds)")
+        text.append(f"The {n['obj_gan_modes1'] - n['obj_gan_modes']:.1f} modes on average that the two counts "
+                    "disagree on are not empty but starved: each keeps between one and nine HQ samples, less than a "
+                    "tenth of its share, so the GAN spreads its mass unevenly over the modes it has found.")
+    gp_first = ("does not reach the trained level within its budget" if n["obj_gp_reached"] == 0 else
+                f"reaches the trained level by step {n['obj_gp_first']:.0f} (median over seeds; "
+                f"{n['obj_gp_reached']} of {seeds} seeds within the budget)")
+    clip_first = ("does not reach it within the budget" if n["obj_clip_reached"] == 0 else
+                  f"reaches it by step {n['obj_clip_first']:.0f} (median; {n['obj_clip_reached']} of {seeds} seeds)")
     text.append(f"After {n['obj_gp_steps']:.0f} generator steps WGAN-GP has {_pct(n['obj_gp_hq'])} HQ samples on "
-                f"{n['obj_gp_modes']:.1f} covered modes and reaches the trained level {gp_first}; WGAN with clipping "
-                f"has {_pct(n['obj_clip_hq'])} on {n['obj_clip_modes']:.1f} and reaches it {clip_first}.")
-    text.append(f"What each critic tells the generator explains it. At the generated samples, the penalised critic's "
-                f"input gradients have a median norm of {n['obj_gp_grad']:.2f} (the penalty asks for 1), and the mean "
-                f"of their unit directions has length {n['obj_gp_aligned']:.2f}; the clipped critic's have a norm of "
-                f"{n['obj_clip_grad']:.1e} and directions whose mean has length {n['obj_clip_aligned']:.2f} (1 means "
-                f"every sample is pushed the same way, as by a linear function).")
-    if n["obj_clip_aligned"] > n["obj_gp_aligned"] + 0.2:
-        text.append("The clipped critic pushes the whole cloud of samples one way, the overly simple function of "
-                    "Gulrajani et al.'s Figure 1, so the cloud moves as a whole and is never split onto the modes "
-                    "(RMSProp rescales the gradient's size, not its direction); the penalised critic pulls different "
-                    "samples in different directions, towards different modes.")
-    else:
-        text.append("The two critics' directions are about as varied, so the difference is not that the clipped "
-                    "critic pushes every sample the same way.")
+                f"{n['obj_gp_modes']:.1f} covered modes and {gp_first}; WGAN with clipping "
+                f"has {_pct(n['obj_clip_hq'])} on {n['obj_clip_modes']:.1f} and {clip_first}.")
+    text.append(f"What the clipped critic lets the generator learn explains it. Its samples' mean has norm "
+                f"{n['obj_clip_mean']:.2f} and their std per coordinate is {n['obj_clip_std']:.2f} (the standardised "
+                f"data: 0 and 1), and {_pct(n['obj_clip_hq'])} of them are high quality, where a uniform blob over "
+                f"the grid's box has {_pct(n['obj_blob_hq'])}.")
+    if n["obj_clip_hq"] < 3 * n["obj_blob_hq"] and abs(n["obj_clip_std"] - 1) < 0.2 and n["obj_clip_mean"] < 0.2:
+        text.append("The generator has matched the first two moments of the data and nothing finer: the clipped "
+                    "critic, a function too simple to see the modes (Gulrajani et al.'s Figure 1, and the surfaces "
+                    "above), has no gradient that separates them.")
+    text.append(f"Its input gradients at the samples have a median norm of {n['obj_clip_grad']:.1e}, against "
+                f"{n['obj_gp_grad']:.2f} for the penalised critic (the penalty asks for 1).")
     text.append(f"LSGAN ends with {_pct(n['obj_lsgan_hq'])} HQ samples on {n['obj_lsgan_modes']:.1f} modes and EBGAN "
                 f"with {_pct(n['obj_ebgan_hq'])} on {n['obj_ebgan_modes']:.1f}. SN-GAN ends with "
-                f"{_pct(n['obj_sn_hq'])} on {n['obj_sn_modes']:.1f}: its discriminator's input gradients at the "
-                f"samples have a median norm of {n['obj_sn_grad']:.2f} (at most the gain, "
-                f"{n['obj_sn_gain']:.2f}) and directions whose mean has length {n['obj_sn_aligned']:.2f}.")
+                f"{_pct(n['obj_sn_hq'])} on {n['obj_sn_modes']:.1f}, its samples a cloud of std {n['obj_sn_std']:.2f} "
+                f"per coordinate; its discriminator's input gradients at the samples have a median norm of "
+                f"{n['obj_sn_grad']:.2f}, where the gain allows up to {n['obj_sn_gain']:.2f}"
+                + (": the normalised discriminator is nearly flat where the samples are." if n["obj_sn_grad"]
+                   < 0.1 * n["obj_sn_gain"] else ".")
+                + (" Why the hinge loss with this gain leaves the samples off the modes is not settled by these "
+                   "measurements." if n["obj_sn_hq"] < 0.5 else ""))
     return " ".join(text)
 
 
