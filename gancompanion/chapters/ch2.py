@@ -799,6 +799,17 @@ def objectives_baseline_trained(runs: dict, toy_name: str) -> verdicts.Result:
     return at_level(runs, toy_name)["GAN"]
 
 
+def baseline_reading(result: verdicts.Result) -> str:
+    """The sentence after ch2.objectives-baseline-trained: the two intervals against the level and what follows for
+    the comparisons (Markdown)."""
+    hq = (f"the mean HQ fraction is {0.8 + result.estimate:.3f} [{0.8 + result.low:.3f}, {0.8 + result.high:.3f}] "
+          f"against 0.8, and the {result.reason}")
+    if result.outcome == "REPRODUCED":
+        return f"Over {result.n} seeds {hq}: both intervals lie above the level, so the comparisons below are judged."
+    return (f"Over {result.n} seeds {hq}: the plain GAN has not been shown to reach the level at this budget, so each "
+            f"comparison below prints INCONCLUSIVE with that reason, beside the effect and interval it measured.")
+
+
 def gp_concentrates_on_modes(hq_gp, hq_clip, baseline: verdicts.Result) -> verdicts.Result:
     """ch2.gp-concentrates-on-modes: the declared effect (HQ fraction, WGAN-GP minus clipping, paired by seed) judged
     on the per-seed values, INCONCLUSIVE when the plain GAN did not train (``verdicts.gated``)."""

@@ -189,3 +189,12 @@ def test_sn_verdicts():
     assert one.passed and one.evidence == ("after 300 generator steps, product of the normalised layers' spectral "
                                            "norms per seed 1.0000, 1.0500 (<= 1.05 required)")
     assert not ch2.sn_one_iteration(np.array([1.0, bound_max + 1e-3]), 300).passed
+
+
+def test_baseline_reading_says_whether_the_comparisons_are_judged():
+    from gancompanion.evaluation import verdicts
+
+    judged = ch2.baseline_reading(verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [18, 20, 17]))
+    assert judged.endswith("so the comparisons below are judged.")
+    at_level = ch2.baseline_reading(verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [15, 20, 14]))
+    assert "has not been shown to reach the level" in at_level and "[14, 20]" in at_level
