@@ -440,7 +440,7 @@ def clipping_explodes_or_vanishes(curves: dict, clips) -> Verdict:
 OBJECTIVES = ("GAN", "LSGAN", "WGAN (clip)", "WGAN-GP", "SN-GAN (hinge)", "EBGAN")
 """The six objectives of the comparison, in the slides' order."""
 WGANS = ("WGAN (clip)", "WGAN-GP")
-"""The objectives with ``n_critic`` critic steps per generator step: they train ``wgan_steps`` generator steps."""
+"""The objectives with ``n_critic`` critic steps per generator step, which train ``wgan_steps`` generator steps."""
 
 
 def standardised(dist: data.GaussianMixture) -> tuple[data.GaussianMixture, float]:
@@ -685,7 +685,7 @@ PUBLISHED = [("GAN", "VEEGAN Table 1", "3.3", "0.5"), ("ALI", "VEEGAN Table 1", 
 (Lin et al. 2018) that the chapter prints beside its own; their modes count >= 1 HQ sample."""
 
 LEVEL_WORDS = {"REPRODUCED": "yes", "NOT REPRODUCED": "no", "INCONCLUSIVE": "undecided"}
-"""How the table reads ``verdicts.baseline_trained``'s outcome: has the run reached the trained level?"""
+"""How the table reads ``verdicts.baseline_trained``'s outcome (has the run reached the trained level?)."""
 
 
 def _mean_ci(values, scale: float = 1.0, fmt: str = ".1f") -> str:
