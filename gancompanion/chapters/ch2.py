@@ -713,7 +713,8 @@ def objectives_numbers(runs: dict, toy_name: str, cfg, seeds) -> dict:
     hq, mk, m1 = (final_metric(runs, toy_name, k) for k in ("hq_fraction", "modes_k", "modes"))
     toy = runs[toy_name, _variants(runs, toy_name)[0]]["toy"]
     out = {"obj_depth": cfg.depth, "obj_hidden": cfg.hidden, "obj_batch": cfg.batch_size, "obj_seeds": len(seeds),
-           "obj_eval_every": cfg.eval_every, "obj_seed0": seeds[0], "obj_k": metrics.min_count(cfg.n_eval, len(toy.centers)),
+           "obj_eval_every": cfg.eval_every, "obj_seed0": seeds[0],
+           "obj_k": metrics.min_count(cfg.n_eval, len(toy.centers)),
            "obj_spacing": mode_spacing(toy), "obj_sn_gain": sn_gain(toy, cfg.sn_gain_swing),
            "obj_scale": standardised({"grid": data.grid, "ring": data.ring}[toy_name]())[1]}
     keys = {"GAN": "gan", "LSGAN": "lsgan", "WGAN (clip)": "clip", "WGAN-GP": "gp", "SN-GAN (hinge)": "sn",
@@ -724,7 +725,8 @@ def objectives_numbers(runs: dict, toy_name: str, cfg, seeds) -> dict:
             at_end = (hq[name] >= level["hq_fraction"]) & (mk[name] >= level["modes_k"])  # per seed
             out[f"obj_{key}_at_end"] = int(at_end.sum())
             out.update({f"obj_{key}_hq": float(np.mean(hq[name])), f"obj_{key}_modes": float(np.mean(mk[name])),
-                        f"obj_{key}_modes1": float(np.mean(m1[name])), f"obj_{key}_steps": runs[toy_name, name]["steps"]})
+                        f"obj_{key}_modes1": float(np.mean(m1[name])),
+                        f"obj_{key}_steps": runs[toy_name, name]["steps"]})
     return out
 
 
@@ -828,7 +830,8 @@ def gp_faster_than_clipping(steps_clip, steps_gp, baseline: verdicts.Result) -> 
 def sn_measure(run: dict, seeds, seed: int, device) -> dict:
     """The SN-GAN run's spectral-norm records (estimate against SVD per layer, ``rel_gap`` (T, layers, S)), and its
     trained discriminator's largest input-gradient norm per seed (the normalised net, without its fixed output
-    gain ``OutputGain``) on the claim's ``n_inputs`` random points of [-6, 6]^2 and a batch of data, its Lipschitz bound (``constraints.lipschitz_bound``) and the estimate's lag."""
+    gain ``OutputGain``) on the claim's ``n_inputs`` random points of [-6, 6]^2 and a batch of data, its Lipschitz
+    bound (``constraints.lipschitz_bound``) and the estimate's lag."""
     rec = run["result"].records["sn"]
     steps = np.array(sorted(rec))
     rel_gap = np.stack([np.abs(rec[s]["estimate"] - rec[s]["svd"]) / rec[s]["svd"] for s in steps])  # (T, layers, S)
