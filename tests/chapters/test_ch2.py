@@ -198,3 +198,12 @@ def test_baseline_reading_says_whether_the_comparisons_are_judged():
     assert judged.endswith("so the comparisons below are judged.")
     at_level = ch2.baseline_reading(verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [15, 20, 14]))
     assert "has not been shown to reach the level" in at_level and "[14, 20]" in at_level
+
+
+def test_gp_reading_says_when_the_budget_cuts_the_steps_off():
+    cut = ch2.gp_reading("INCONCLUSIVE", {"WGAN-GP": np.array([6000.0, 6500, 6500]),
+                                          "WGAN (clip)": np.array([6500.0, 6500, 6500])}, 6000)
+    assert "on 1 (at step 6000) and WGAN with clipping on 0" in cut and "On 2 seed(s) neither gets there" in cut
+    fast = ch2.gp_reading("REPRODUCED", {"WGAN-GP": np.array([5000.0, 5500, 4500]),
+                                         "WGAN (clip)": np.array([6500.0, 6500, 6500])}, 6000)
+    assert "neither" not in fast
