@@ -778,8 +778,8 @@ def objectives_reading(n: dict) -> str:
                 f"{n['obj_gp_modes']:.1f} covered modes and {gp_first}; WGAN with clipping "
                 f"has {_pct(n['obj_clip_hq'])} on {n['obj_clip_modes']:.1f} and {clip_first}.")
     text.append(f"The clipped WGAN's samples have a mean of norm {n['obj_clip_mean']:.2f} and a std per coordinate "
-                f"of {n['obj_clip_std']:.2f} (the standardised data: 0 and 1), and {_pct(n['obj_clip_hq'])} of them are "
-                f"high quality, where a uniform blob over the grid's box has {_pct(n['obj_blob_hq'])}.")
+                f"of {n['obj_clip_std']:.2f} (the standardised data: 0 and 1), and {_pct(n['obj_clip_hq'])} of them "
+                f"are high quality, where a uniform blob over the grid's box has {_pct(n['obj_blob_hq'])}.")
     if n["obj_clip_hq"] < 3 * n["obj_blob_hq"] and abs(n["obj_clip_std"] - 1) < 0.2 and n["obj_clip_mean"] < 0.5:
         text.append("The generator has matched the data's location and spread and nothing finer: the clipped "
                     "critic, a function too simple to see the modes (Gulrajani et al.'s Figure 1, and the surfaces "
