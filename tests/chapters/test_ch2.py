@@ -87,14 +87,94 @@ def test_clipping_explodes_or_vanishes():
     assert not ch2.clipping_explodes_or_vanishes({**curves, "gradient penalty": grow}, (0.1, 0.01)).passed
 
 
-def test_gp_beats_clipping_needs_strictly_more_modes():
-    v = ch2.gp_beats_clipping({"WGAN-GP": np.array([20, 22]), "WGAN (clip)": np.array([10, 12])}, 300, [0, 1])
-    assert v.passed and v.values == {"WGAN-GP": [20, 22], "WGAN (clip)": [10, 12]}
-    assert v.evidence == ("grid of 25, 300 generator steps, seeds [0, 1]: WGAN-GP covers 20, 22 modes (median 21), "
-                          "WGAN with clipping 10, 12 (median 11); strictly more required")
-    same = {"WGAN-GP": np.array([10, 12]), "WGAN (clip)": np.array([10, 12])}
-    assert not ch2.gp_beats_clipping(same, 300, [0, 1]).passed
-    assert set(ch2.GP_CLIP_READING) == {"PASS", "FAIL", "SKIP"}
+def _runs(by_name: dict, steps: int = 6000, every: int = 500) -> dict:
+    """Fake runs: {name: [(hq per seed, modes_k per seed) at each evaluation]} on the grid."""
+    from types import SimpleNamespace
+
+    runs = {}
+    for name, evals in by_name.items():
+        rec = {i * every: {"hq_fraction": np.asarray(h, float), "modes_k": np.asarray(m), "modes": np.asarray(m)}
+               for i, (h, m) in enumerate(evals)}
+        runs["grid", name] = {"result": SimpleNamespace(records={"eval": rec}), "steps": steps}
+    return runs
+
+
+def test_baseline_trained_needs_both_levels_on_every_resample():
+    trained = _runs({"GAN": [([0.0] * 3, [0] * 3), ([0.93, 0.95, 0.94], [18, 20, 17])]})
+    assert ch2.objectives_baseline_trained(trained, "grid").outcome == "REPRODUCED"
+    at_fifteen = _runs({"GAN": [([0.93, 0.95, 0.94], [15, 20, 17])]})  # one seed at the level, not above it
+    assert ch2.objectives_baseline_trained(at_fifteen, "grid").outcome != "REPRODUCED"
+    untrained = _runs({"GAN": [([0.03, 0.02, 0.04], [0, 1, 0])]})  # a blob: no HQ mass, no covered mode
+    assert ch2.objectives_baseline_trained(untrained, "grid").outcome == "NOT REPRODUCED"
+
+
+def test_steps_to_level_counts_a_run_that_never_gets_there_past_the_budget():
+    runs = _runs({"WGAN-GP": [([0.1, 0.1, 0.1], [5, 5, 5]), ([0.85, 0.5, 0.9], [20, 20, 10]),
+                              ([0.9, 0.85, 0.9], [25, 22, 14])]}, steps=1000)
+    assert ch2.steps_to_level(runs, "grid", "WGAN-GP", 500).tolist() == [500.0, 1000.0, 1500.0]
+
+
+def test_gp_comparisons_are_judged_from_declared_effects_and_gated():
+    from gancompanion.evaluation import verdicts
+
+    trained = verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [18, 20, 17])
+    untrained = verdicts.baseline_trained("grid25", [0.03, 0.02, 0.04], [0, 1, 0])
+    smallest = verdicts.declared("ch2.gp-concentrates-on-modes").smallest
+    gp, clip = [0.86, 0.9, 0.88], [0.02, 0.017, 0.03]
+    r = ch2.gp_concentrates_on_modes(gp, clip, trained)
+    assert r.outcome == "REPRODUCED" and r.n == 3 and r.estimate > smallest
+    assert ch2.gp_concentrates_on_modes(clip, clip, trained).outcome == "NOT REPRODUCED"  # the penalty removed
+    assert ch2.gp_concentrates_on_modes(clip, gp, trained).outcome == "NOT REPRODUCED"  # sign flipped
+    gated = ch2.gp_concentrates_on_modes(gp, clip, untrained)
+    assert gated.outcome == "INCONCLUSIVE" and "baseline did not train" in gated.reason
+    never, fast = [6500.0] * 3, [5000.0, 5500.0, 4500.0]
+    assert ch2.gp_faster_than_clipping(never, fast, trained).outcome == "REPRODUCED"
+    assert ch2.gp_faster_than_clipping(never, never, trained).outcome == "NOT REPRODUCED"  # neither trains
+    assert ch2.gp_faster_than_clipping(fast, fast, trained).outcome == "NOT REPRODUCED"
+    assert ch2.gp_faster_than_clipping(never, fast, untrained).outcome == "INCONCLUSIVE"
+
+
+def test_critic_pull_tells_a_linear_critic_from_one_that_pulls_towards_modes():
+    import torch
+    from types import SimpleNamespace
+
+    x = torch.randn(1, 2500, 2, generator=torch.Generator().manual_seed(0))
+    g = lambda z: z  # noqa: E731 -- the samples are the latents
+    st = SimpleNamespace(fixed_latent=lambda n: x[:, :n])
+    class Critic(torch.nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, v):
+            return self.fn(v)
+
+    linear = torch.nn.Linear(2, 1)
+    runs = {("grid", "WGAN (clip)"): {"g": g, "st": st, "d": Critic(lambda v: linear(v)[..., 0] * 1e-3)},
+            ("grid", "WGAN-GP"): {"g": g, "st": st, "d": Critic(lambda v: -(v ** 2).sum(-1))}}  # pulls to 0
+    pull = ch2.critic_pull(runs, "grid", ["WGAN (clip)", "WGAN-GP"])
+    assert abs(pull["WGAN (clip)"]["aligned"][0] - 1) < 1e-6 and pull["WGAN (clip)"]["grad"][0] < 1e-2
+    assert pull["WGAN-GP"]["aligned"][0] < 0.1
+
+
+def test_the_sn_rule_and_a_tiny_real_run():
+    from gancompanion import data
+    from gancompanion.pipeline.scales import Settings
+    import gancompanion as gc
+
+    toy, scale = ch2.standardised(data.grid())
+    assert abs(scale - 2 * 2 ** 0.5) < 1e-6 and abs(ch2.mode_spacing(toy) - 2 ** -0.5) < 1e-6
+    assert abs(ch2.sn_gain(toy) - 4 * 2 ** 0.5) < 1e-5
+    cfg = Settings({**gc.settings("ch2.objectives", "smoke"), "steps": 10, "wgan_steps": 6, "eval_every": 5,
+                    "hidden": 8})
+    runs = ch2.objectives_experiment(cfg, ["GAN", "SN-GAN (hinge)"], [0, 1], "smoke", "cpu")
+    assert runs["grid", "GAN"]["steps"] == 10 and ch2.budget(cfg, "WGAN-GP") == 6
+    assert isinstance(runs["grid", "SN-GAN (hinge)"]["d"], ch2.OutputGain)
+    sn = ch2.sn_measure(runs["grid", "SN-GAN (hinge)"], [0, 1], 0, "cpu")  # the normalised net, without the gain
+    assert ch2.sn_lipschitz(sn["grad_max"], sn["lag"], sn["bound"]).passed
+    table = ch2.objectives_table(runs, "grid")
+    assert list(table["who"])[:2] == ["this book, 10 steps", "this book, 10 steps"]
+    assert all(w.startswith("theirs: ") for w in table["who"][2:])
 
 
 def test_sn_verdicts():
@@ -109,3 +189,21 @@ def test_sn_verdicts():
     assert one.passed and one.evidence == ("after 300 generator steps, product of the normalised layers' spectral "
                                            "norms per seed 1.0000, 1.0500 (<= 1.05 required)")
     assert not ch2.sn_one_iteration(np.array([1.0, bound_max + 1e-3]), 300).passed
+
+
+def test_baseline_reading_says_whether_the_comparisons_are_judged():
+    from gancompanion.evaluation import verdicts
+
+    judged = ch2.baseline_reading(verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [18, 20, 17]))
+    assert judged.endswith("so the comparisons below are judged.")
+    at_level = ch2.baseline_reading(verdicts.baseline_trained("grid25", [0.93, 0.95, 0.94], [15, 20, 14]))
+    assert "has not been shown to reach the level" in at_level and "[14, 20]" in at_level
+
+
+def test_gp_reading_says_when_the_budget_cuts_the_steps_off():
+    cut = ch2.gp_reading("INCONCLUSIVE", {"WGAN-GP": np.array([6000.0, 6500, 6500]),
+                                          "WGAN (clip)": np.array([6500.0, 6500, 6500])}, 6000)
+    assert "on 1 (at step 6000) and WGAN with clipping on 0" in cut and "On 2 seed(s) neither gets there" in cut
+    fast = ch2.gp_reading("REPRODUCED", {"WGAN-GP": np.array([5000.0, 5500, 4500]),
+                                         "WGAN (clip)": np.array([6500.0, 6500, 6500])}, 6000)
+    assert "neither" not in fast
