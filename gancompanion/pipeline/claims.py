@@ -336,12 +336,12 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "the grid standardised): the mean over seeds of the final HQ fraction minus 0.80 and of the modes minus 15, "
           "each with a 95 % bootstrap interval above 0 (verdicts.baseline_trained).",
           min_scale="book", threshold={"hq_fraction": 0.8, "modes_k": 15, "n_eval": 2500, "k_std": 3.0},
-          figure="fig-ch6-baseline"),
+          figure="fig-ch6-noise"),
     Claim("ch6.annealed-noise-helps", _CH6,
           "Instance noise on real and generated samples addresses disjoint supports; the noise can be reduced "
           "(annealed) over time to improve performance.",
           _TRICKS + ", trick 1; Sonderby et al. (2017)",
-          _GRID6 + ". The baseline with instance noise on D's inputs, sigma_0 a quarter of the modes' spacing, "
+          _GRID6 + ". The baseline with instance noise on D's inputs, sigma_0 = 0.25 of the modes' spacing, "
           "annealed as sigma_0 * 0.01^(t/T), against the baseline, paired by seed: " + _HELPS,
           min_scale="book", threshold={"fraction_of_spacing": 0.25, "decay": 0.01, "mode_margin": 1},
           figure="fig-ch6-noise", effect=_hq_effect("HQ fraction, annealed noise minus none")),

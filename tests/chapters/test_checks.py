@@ -42,6 +42,8 @@ def test_no_values_is_no_pass():
 def _spellings(v):
     if isinstance(v, (tuple, list)):
         return None
+    if isinstance(v, str):  # a rule stated in words, e.g. "4 / spacing"
+        return {v}
     forms = {f"{v:g}", f"{v:g}".replace("e-0", "e-"), f"{v:.0e}".replace("e-0", "e-")}
     if 0 < v < 1:
         forms |= {f"{v:.0%}", f"1/{round(1 / v)}"}
