@@ -306,15 +306,18 @@ def hq_by_radius(t: Tricks, run: dict, n: int) -> pd.DataFrame:
     with torch.no_grad():
         x = run["g"](z.to(t.device))
     hq, _ = metrics.high_quality(x, t.grid, t.cfg.k_std)  # (S, n)
-    r = z.norm(dim=-1).numpy()
+    return _by_radius(run["seeds"], z.norm(dim=-1).numpy(), np.asarray(hq))
+
+
+def _by_radius(seeds, r: np.ndarray, hq: np.ndarray) -> pd.DataFrame:
+    """Per seed and bin of ``|z|`` (``RADII``): the share of latents in the bin and the HQ fraction of their samples."""
     rows = []
     for lo, hi in zip(RADII[:-1], RADII[1:]):
         inside = (r >= lo) & (r < hi)
-        for i, s in enumerate(run["seeds"]):
+        for i, s in enumerate(seeds):
             m = inside[i]
-            rows.append({"seed": s, "bin": f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}",
-                         "r_mid": lo + 0.25 if math.isfinite(hi) else lo + 0.25, "share": float(m.mean()),
-                         "hq_fraction": float(hq[i][m].mean()) if m.any() else math.nan})
+            rows.append({"seed": s, "bin": f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}", "r_mid": lo + 0.25,
+                         "share": float(m.mean()), "hq_fraction": float(hq[i][m].mean()) if m.any() else math.nan})
     return pd.DataFrame(rows)
 
 
@@ -445,15 +448,7 @@ def conditional_premise(t: Tricks, run: dict, n: int) -> pd.DataFrame:
     with torch.no_grad():
         x = run["g"](streams.with_class(z.to(t.device), classes.to(t.device), k))[..., :2].cpu().double()
     hq = ((x - t.grid.centers.double()[classes]).norm(dim=-1) <= t.cfg.k_std * t.grid.std).numpy()
-    r = z.norm(dim=-1).numpy()
-    rows = []
-    for lo, hi in zip(RADII[:-1], RADII[1:]):
-        inside = (r >= lo) & (r < hi)
-        for i, s in enumerate(run["seeds"]):
-            m = inside[i]
-            rows.append({"seed": s, "bin": f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}", "r_mid": lo + 0.25,
-                         "share": float(m.mean()), "hq_fraction": float(hq[i][m].mean()) if m.any() else math.nan})
-    return pd.DataFrame(rows)
+    return _by_radius(run["seeds"], z.norm(dim=-1).numpy(), hq)
 
 
 def variety_effect(claim_id: str) -> Effect:
