@@ -93,7 +93,7 @@ class Tricks:
         return dict(hidden=cfg.hidden, depth=cfg.depth, lr=cfg.lr, lr_end=cfg.lr * cfg.lr_floor, batch=cfg.batch_size,
                     n_eval=cfg.n_eval, steps=self.steps, n_seeds=len(self.seeds), seed_first=self.seeds[0],
                     seed_last=self.seeds[-1], data_scale=standardised(data.grid())[1],
-                    k_count=metrics.min_count(cfg.n_eval, 25))
+                    k_count=metrics.min_count(cfg.n_eval, 25), premise_n=cfg.premise_n)
 
 
 def train_runs(t: Tricks, recipe: Recipe, desc: str, *, prior: str = "normal", seeds=None, d_wrap=None,
@@ -534,7 +534,7 @@ def conditional_tradeoff_reading(t: Tricks, cond: dict) -> str:
 
 
 def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations):
-    """(a) The premise within a class: HQ-for-its-class by |z|. (b) One seed's samples, as offsets from their
+    """(a) The premise within a class: HQ-for-its-class by ``|z|``. (b) One seed's samples, as offsets from their
     class's mode in units of its std, untruncated and at the claim's threshold, with the 3-std circle.
     (c) Within-class fidelity and variety against the truncation threshold (median, min-max over seeds)."""
     fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.5))
