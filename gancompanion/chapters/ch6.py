@@ -537,7 +537,7 @@ def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations
     """(a) The premise within a class: HQ-for-its-class by ``|z|``. (b) One seed's samples, as offsets from their
     class's mode in units of its std, untruncated and at the claim's threshold, with the 3-std circle.
     (c) Within-class fidelity and variety against the truncation threshold (median, min-max over seeds)."""
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.5))
+    fig, axes = plt.subplots(1, 3, figsize=(9.4, 3.4), layout="constrained")
     wide = premise.pivot(index="r_mid", columns="seed", values="hq_fraction")
     plotting.band(axes[0], wide.index.to_numpy(), wide.to_numpy().T, color=plotting.COLORS[0], marker="o", ms=3)
     labels = premise.drop_duplicates("r_mid").sort_values("r_mid")["bin"].tolist()
@@ -645,7 +645,7 @@ def refinement_figure(t: Tricks, ref: dict):
     """(a) HQ fraction against modes covered along each chain (median over seeds, from the plain samples),
     with DRS's point; (b)-(e) seed 0's samples."""
     methods = list(ref["sampled"])
-    fig = plt.figure(figsize=(10.2, 4.6))
+    fig = plt.figure(figsize=(9.0, 4.2))
     ax = fig.add_subplot(1, 3, 1)
     base = ref["scores"]["plain"]
     for method, color in zip(("DDLS", "DGFlow"), plotting.COLORS[1:]):
