@@ -537,7 +537,7 @@ def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations
     """(a) The premise within a class: HQ-for-its-class by ``|z|``. (b) One seed's samples, as offsets from their
     class's mode in units of its std, untruncated and at the claim's threshold, with the 3-std circle.
     (c) Within-class fidelity and variety against the truncation threshold (median, min-max over seeds)."""
-    fig, axes = plt.subplots(1, 3, figsize=(9.4, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.0, 3.3), layout="constrained")
     wide = premise.pivot(index="r_mid", columns="seed", values="hq_fraction")
     plotting.band(axes[0], wide.index.to_numpy(), wide.to_numpy().T, color=plotting.COLORS[0], marker="o", ms=3)
     labels = premise.drop_duplicates("r_mid").sort_values("r_mid")["bin"].tolist()
