@@ -541,7 +541,7 @@ def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations
     wide = premise.pivot(index="r_mid", columns="seed", values="hq_fraction")
     plotting.band(axes[0], wide.index.to_numpy(), wide.to_numpy().T, color=plotting.COLORS[0], marker="o", ms=3)
     labels = premise.drop_duplicates("r_mid").sort_values("r_mid")["bin"].tolist()
-    axes[0].set_xticks(wide.index.to_numpy(), labels)
+    axes[0].set_xticks(wide.index.to_numpy(), labels, rotation=45)  # six bins in a third of the width
     axes[0].set_xlabel("|z| of the latent"), axes[0].set_ylabel("HQ fraction for its class")
     th = threshold(CONDITIONAL_TRADEOFF)["truncation"]
     mu = t.grid.centers.numpy()[cond["classes"]]
