@@ -299,6 +299,18 @@ def variant_numbers(runs: dict, prefix: str) -> dict:
 RADII = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, math.inf)  # |z| bins of the premise curve
 
 
+
+def _against_truncation(ax, thresholds: np.ndarray, curves: dict, ylabel: str) -> None:
+    """Each curve (untruncated first, then one value per seed at each threshold) against the threshold, on a
+    log axis whose right end stands for "none" (median and min-max band over seeds)."""
+    x_none = thresholds.max() * 2
+    for (key, values), color in zip(curves.items(), plotting.COLORS):
+        plotting.band(ax, np.array([x_none, *thresholds]), np.array(values).T, color=color, marker="o", ms=3,
+                      label=key)
+    ax.set_xscale("log"), ax.set_xlabel("truncation threshold")
+    ax.set_xticks([*thresholds, x_none], [*(f"{v:g}" for v in thresholds), "none"])
+    ax.set_ylabel(ylabel), ax.legend()
+
 def hq_by_radius(t: Tricks, run: dict, n: int) -> pd.DataFrame:
     """The premise of truncation, measured on the model truncated: the HQ fraction of samples G(z) by the bin
     of ``|z|`` they come from, per seed (rows: seed, bin, r_mid, hq_fraction, share)."""
@@ -349,13 +361,8 @@ def truncation_figure(premise: pd.DataFrame, trunc: dict, truncations):
     axes[0].set_xticks(wide.index.to_numpy(), labels)
     axes[0].set_xlabel("|z| of the latent"), axes[0].set_ylabel("HQ fraction of G(z)")
     thresholds = np.array(truncations)
-    x_none = thresholds.max() * 2
-    for key, color in zip(("precision", "recall", "hq_fraction"), plotting.COLORS):
-        ys = np.array([trunc[th][key] for th in (None, *truncations)]).T
-        plotting.band(axes[1], np.array([x_none, *thresholds]), ys, color=color, marker="o", ms=3, label=key)
-    axes[1].set_xscale("log"), axes[1].set_xlabel("truncation threshold")
-    axes[1].set_xticks([*thresholds, x_none], [*(f"{v:g}" for v in thresholds), "none"])
-    axes[1].set_ylabel("fraction"), axes[1].legend()
+    _against_truncation(axes[1], thresholds, {key: [trunc[th][key] for th in (None, *truncations)]
+                                              for key in ("precision", "recall", "hq_fraction")}, "fraction")
     plotting.label_panels(axes)
     return _closed(fig)
 
@@ -554,13 +561,8 @@ def conditional_figure(t: Tricks, cond: dict, premise: pd.DataFrame, truncations
     axes[1].set_xlim(-lim, lim), axes[1].set_ylim(-lim, lim), axes[1].set_aspect("equal")
     axes[1].set_xlabel("offset from its class's mode (std)"), axes[1].legend(loc="upper right", markerscale=3)
     thresholds = np.array(truncations)
-    x_none = thresholds.max() * 2
-    for key, color in zip(("fidelity", "variety"), plotting.COLORS):
-        ys = np.array([cond["scores"][k][key] for k in (None, *truncations)]).T
-        plotting.band(axes[2], np.array([x_none, *thresholds]), ys, color=color, marker="o", ms=3, label=key)
-    axes[2].set_xscale("log"), axes[2].set_xlabel("truncation threshold")
-    axes[2].set_xticks([*thresholds, x_none], [*(f"{v:g}" for v in thresholds), "none"])
-    axes[2].set_ylabel("within a class"), axes[2].legend()
+    _against_truncation(axes[2], thresholds, {key: [cond["scores"][k][key] for k in (None, *truncations)]
+                                              for key in ("fidelity", "variety")}, "within a class")
     plotting.label_panels(axes)
     return _closed(fig)
 
