@@ -94,11 +94,14 @@ class Result:
     def summary(self) -> str:
         """``effect +0.12 [0.05, 0.20] n=8 (smallest 0.02)``, with the seeds that would settle an
         INCONCLUSIVE one and the reason of one that was not judged."""
-        text = (f"effect {_signed(self.estimate)} [{_num(self.low)}, {_num(self.high)}] n={self.n} "
-                f"(smallest {_num(self.direction * self.smallest)})")
+        text = f"effect {self.interval()} (smallest {_num(self.direction * self.smallest)})"
         if self.outcome == "INCONCLUSIVE" and self.seeds_to_settle is not None and not self.reason:
             text += f"; about {self.seeds_to_settle} seeds would settle it"
         return text + (f"; {self.reason}" if self.reason else "")
+
+    def interval(self) -> str:
+        """``+0.12 [0.05, 0.20] n=8``: the estimate, its interval and the number of seeds."""
+        return f"{_signed(self.estimate)} [{_num(self.low)}, {_num(self.high)}] n={self.n}"
 
     def as_dict(self) -> dict:
         return asdict(self)

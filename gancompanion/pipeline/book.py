@@ -132,11 +132,7 @@ def key_spread(records: dict[int, dict]) -> str:
         from ..evaluation.verdicts import Result
 
         name = next(iter(judged.values())).get("name") or "estimate"
-        sets = []
-        for seed, v in judged.items():
-            text = Result(**v).summary().removeprefix("effect ").split(" (smallest")[0]
-            sets.append(f"set {seed}: {text}")
-        return f"effect: {name}, " + "; ".join(sets)
+        return f"effect: {name}, " + "; ".join(f"set {seed}: {Result(**v).interval()}" for seed, v in judged.items())
     named = [key_number(r) for _, r in sorted(records.items())]
     values = [v for k, v in named if v is not None]
     if not values:
