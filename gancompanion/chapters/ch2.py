@@ -726,7 +726,7 @@ def objectives_numbers(runs: dict, toy_name: str, cfg, seeds) -> dict:
             out[f"obj_{key}_at_end"] = int(at_end.sum())
             out.update({f"obj_{key}_hq": float(np.mean(hq[name])), f"obj_{key}_modes": float(np.mean(mk[name])),
                         f"obj_{key}_modes1": float(np.mean(m1[name])),
-                        f"obj_{key}_steps": runs[toy_name, name]["steps"]})
+                        f"obj_{key}_steps": runs[toy_name, name]["steps"], f"obj_{key}_seeds": len(hq[name])})
     return out
 
 
@@ -759,7 +759,8 @@ def objectives_reading(n: dict) -> str:
     every number from ``objectives_numbers`` and ``pull_numbers``, means over seeds)."""
     seeds = n["obj_seeds"]
     text = [f"The plain GAN ends with {_pct(n['obj_gan_hq'])} HQ samples and {n['obj_gan_modes']:.1f} covered modes "
-            f"({n['obj_gan_modes1']:.1f} by the one-sample count); {n['obj_gan_at_end']} of its {seeds} seeds end at "
+            f"({n['obj_gan_modes1']:.1f} by the one-sample count); {n['obj_gan_at_end']} of its {n['obj_gan_seeds']} "
+            f"seeds end at "
             f"the trained level."]
     if n["obj_gan_modes1"] - n["obj_gan_modes"] >= 1:
         text.append(f"The {n['obj_gan_modes1'] - n['obj_gan_modes']:.1f} modes on average that the two counts "

@@ -761,6 +761,31 @@ def _note_sigint_in_worker() -> None:
     signal.signal(signal.SIGTERM, _sigterm_as_sigint)
 
 
+def expected_seconds(notebook: Path, params: dict, root: Path) -> float:
+    """How long ``notebook`` is expected to take at ``params``' scale: its last run's wall seconds (in the
+    executed notebook's metadata at this seed or the published one), else ``scales.CHAPTER_SECONDS``
+    (measured at ``book``; only their order matters), else 0."""
+    import nbformat
+
+    scale, seed = params.get("scale", "book"), int(params.get("seed", 0) or 0)
+    for s in dict.fromkeys((seed, 0)):
+        try:
+            return float(nbformat.read(output_path(root, scale, notebook, s), as_version=4)
+                         .metadata["gancompanion"]["seconds"])
+        except Exception:  # no earlier run, or one without the record: use the measured table
+            continue
+    from .scales import CHAPTER_SECONDS
+
+    return float(CHAPTER_SECONDS.get(Path(notebook).stem, 0.0))
+
+
+def longest_first(notebooks: list[Path], params: dict, root: Path) -> list[Path]:
+    """``notebooks`` with the longest expected first (ties in book order): with several jobs, the two longest
+    chapters start together and the short ones fill in behind them, so the run ends soonest."""
+    cost = {nb: expected_seconds(nb, params, root) for nb in notebooks}
+    return sorted(notebooks, key=lambda nb: -cost[nb])
+
+
 def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, force: bool = False,
             progress: bool = True) -> list[Outcome]:
     """Run several chapters, ``jobs`` at a time, with a progress bar over notebooks.
@@ -786,7 +811,7 @@ def run_all(notebooks: list[Path], params: dict, root: Path, *, jobs: int = 1, f
     stop = {"at": None}
     with ProcessPoolExecutor(max_workers=jobs, initializer=_note_sigint_in_worker) as pool:
         futures = [pool.submit(execute, nb, per_nb[nb], root, force=force, progress=False, threads=threads)
-                   for nb in notebooks]
+                   for nb in longest_first(notebooks, params, root)]
 
         def on_sigint(signum, frame):
             now = time.monotonic()

@@ -321,3 +321,24 @@ def test_a_chapter_s_setup_names_a_bad_seed(bad):
 
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         chapter.setup("ch0", "smoke", "cpu", bad)
+
+
+def test_several_jobs_start_the_longest_chapters_first(tmp_path, monkeypatch):
+    import nbformat
+
+    names = ("01_a", "02_b", "03_c")
+    root = make_project(tmp_path, names)
+    notebooks = runner.chapters(root)
+    params = {"scale": "book", "seed": 1}
+    from gancompanion.pipeline import scales
+
+    monkeypatch.setattr(scales, "CHAPTER_SECONDS", {"01_a": 10, "03_c": 500})  # 02_b: not in the table
+    assert [nb.stem for nb in runner.longest_first(notebooks, params, root)] == ["03_c", "01_a", "02_b"]
+    for name, seed, seconds in (("02_b", 0, 900.0), ("01_a", 1, 600.0), ("01_a", 0, 5.0)):  # earlier runs win
+        target = runner.output_path(root, "book", root / "notebooks" / f"{name}.md", seed)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["gancompanion"] = {"seconds": seconds}
+        nbformat.write(nb, target)
+    assert [nb.stem for nb in runner.longest_first(notebooks, params, root)] == ["02_b", "01_a", "03_c"]
+    assert [nb.stem for nb in runner.longest_first(notebooks, {**params, "seed": 0}, root)] == ["02_b", "03_c", "01_a"]

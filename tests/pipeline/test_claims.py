@@ -32,6 +32,19 @@ def test_claims_below_their_scale_are_skipped_with_the_reason(results_dir, capsy
     assert record["status"] == "SKIP" and record["evidence"] == "looked fine"
 
 
+def test_a_claim_checked_at_paper_only_says_why_at_book(results_dir, capsys):
+    claims.register(claims.Claim("test.needs-paper", "99_test", "s", "src", "check", min_scale="paper",
+                                 why_not_below="it does not fit the time budget"))
+    try:
+        for scale in ("smoke", "book"):
+            claims.report("test.needs-paper", None, "", scale=scale, seed=0, device="cpu")
+    finally:
+        del claims.CATALOGUE["test.needs-paper"]
+    smoke, book = capsys.readouterr().out.splitlines()
+    assert smoke.endswith(f"(at 'smoke' {claims.SHORT})")  # at smoke the runs are too short, whatever the claim
+    assert book.endswith("(at 'book' it does not fit the time budget)")
+
+
 def test_load_records_reads_every_scale(results_dir):
     for scale in ("smoke", "book"):
         claims.report("ch1.perfect-discriminator", True, "ok", scale=scale, seed=0, device="cpu")
