@@ -33,6 +33,7 @@ from ..pipeline.claims import CATALOGUE
 from ..techniques import constraints, latent, noise, selections
 from ..training import nets, streams, train
 from ..training.parts import Recipe
+from .chapter import one_cpu_thread
 
 REFINED = ("DRS", "DDLS", "DGFlow")  # the samplers of section 4, by their claim's suffix below
 CLAIM_OF = {"DRS": "drs", "DDLS": "ddls", "DGFlow": "dgflow"}
@@ -114,14 +115,10 @@ def train_runs(t: Tricks, recipe: Recipe, desc: str, *, prior: str = "normal", s
         with torch.no_grad():
             return metrics.evaluate(g(s.fixed_latent(t.cfg.n_eval))[..., :2], t.grid, t.cfg.k_std)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matrices: one thread is as fast, and robust on a shared machine
     t0 = time.perf_counter()
-    try:
+    with one_cpu_thread(t.device):
         result = train.train(g, d, st, t.config(**optimiser), hooks=[train.Hook("eval", t.eval_every, evaluate)], desc=desc,
                              **recipe.parts())
-    finally:
-        torch.set_num_threads(threads)
     return dict(g=g, d=d, streams=st, evals=result.records["eval"], seconds=time.perf_counter() - t0, seeds=seeds)
 
 

@@ -225,6 +225,20 @@ class VariantRuns:
         return VariantRuns(pd.concat(tables, ignore_index=True), records, seconds, diverged)
 
 
+@contextmanager
+def one_cpu_thread(device="cpu", enabled: bool = True):
+    """Compute on one CPU thread inside the block (``enabled`` and on the CPU), then restore torch's count: the
+    toy GANs' matrices are small, one thread is about as fast as two, and it does not collapse when other
+    processes share the cores."""
+    threads = torch.get_num_threads()
+    if enabled and torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callable[[list[int]], tuple], toy,
                    cfg: train.TrainConfig, *, batch_size: int, latent_dim: int, evaluate: Callable,
                    eval_every: int, device="cpu", checkpoint_dir=None, checkpoint_every: int = 1000,
@@ -239,21 +253,15 @@ def train_variants(variants: dict[str, tuple[Recipe, list[int]]], build: Callabl
             (e.g. ``metrics.evaluate``), the others stay in ``records``. Called at step 0 and every
             ``eval_every`` steps.
         checkpoint_dir: a folder for one resumable checkpoint per variant (long runs), or None.
-        single_thread: train on one CPU thread (these matrices are small: one thread is about as fast as
-            two, and it does not collapse when other processes share the cores).
+        single_thread: train on one CPU thread (``one_cpu_thread``).
         together: train all variants and seeds as the runs of ONE seed-batched model, with a per-run
             recipe (``batching.merge``; the variants may differ only in numbers). ``seconds`` then gives
             every variant the one shared training time.
     """
-    threads = torch.get_num_threads()
-    if single_thread and torch.device(device).type == "cpu":
-        torch.set_num_threads(1)
     fit = dict(build=build, toy=toy, cfg=cfg, batch_size=batch_size, latent_dim=latent_dim, evaluate=evaluate,
                eval_every=eval_every, device=device, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
-    try:
+    with one_cpu_thread(device, single_thread):
         return _train_together(variants, **fit) if together else _train_each(variants, **fit)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(name: str, recipe: Recipe, seeds: list[int], checkpoint_name: str, *, build, toy, cfg, batch_size,
