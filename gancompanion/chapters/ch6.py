@@ -192,7 +192,7 @@ def together(quality: Result, coverage: Result, coverage_text: str = "", side: s
     outs = (quality.outcome, coverage.outcome)
     outcome = ("REPRODUCED" if outs == ("REPRODUCED",) * 2 else
                "NOT REPRODUCED" if "NOT REPRODUCED" in outs else "INCONCLUSIVE")
-    settle = quality.seeds_to_settle if outcome == "INCONCLUSIVE" and quality.outcome == "INCONCLUSIVE" else None
+    settle = verdicts.settling(outcome, (quality, coverage))
     reason = f"{side} {coverage.outcome}" + (f": {coverage_text}" if coverage_text else "")
     return Result(outcome, quality.estimate, quality.low, quality.high, quality.n, quality.smallest,
                   quality.direction, quality.name, settle, reason)

@@ -95,7 +95,7 @@ class Result:
         """``effect +0.12 [0.05, 0.20] n=8 (smallest 0.02)``, with the seeds that would settle an
         INCONCLUSIVE one and the reason of one that was not judged."""
         text = f"effect {self.interval()} (smallest {_num(self.direction * self.smallest)})"
-        if self.outcome == "INCONCLUSIVE" and self.seeds_to_settle is not None and not self.reason:
+        if self.outcome == "INCONCLUSIVE" and self.seeds_to_settle is not None:
             text += f"; about {self.seeds_to_settle} seeds would settle it"
         return text + (f"; {self.reason}" if self.reason else "")
 
@@ -287,7 +287,14 @@ def baseline_trained(toy: str, hq_fraction, modes_k, *, statistic: str = "mean",
     reason = (f"{statistic} modes {_num(m.estimate + levels['modes_k'])} [{_num(m.low + levels['modes_k'])}, "
               f"{_num(m.high + levels['modes_k'])}] against {levels['modes_k']:g}")
     return Result(outcome, h.estimate, h.low, h.high, h.n, 0.0, 1, f"{statistic} HQ fraction minus "
-                  f"{levels['hq_fraction']:g}", None, reason)
+                  f"{levels['hq_fraction']:g}", settling(outcome, results), reason)
+
+
+def settling(outcome: str, sides) -> int | None:
+    """The seeds that would settle an INCONCLUSIVE verdict made of several sides (each a ``Result``): the most
+    that any undecided side needs (None when the verdict is decided, or no undecided side can say)."""
+    need = [r.seeds_to_settle for r in sides if r.outcome == "INCONCLUSIVE" and r.seeds_to_settle is not None]
+    return max(need) if outcome == "INCONCLUSIVE" and need else None
 
 
 def gated(result: Result, baseline: Result) -> Result:

@@ -205,3 +205,12 @@ def test_conditional_reading_says_what_was_traded():
     assert "less far out" in text
     empty = cond_scores(np.zeros(N), np.zeros(N), np.full(N, np.nan), np.full(N, np.nan))
     assert "nothing to trade" in ch6.conditional_tradeoff_reading(t, {"scores": empty})
+
+
+def test_an_inconclusive_coverage_side_gives_the_seeds_that_would_settle_it():
+    base = {"hq_fraction": BASE, "modes_k": MODES}
+    better = {"hq_fraction": BASE + 0.05 + np.linspace(0, 0.01, N),  # quality clearly up
+              "modes_k": MODES - np.array([0, 1, 0, 2, 0, 1, 0, 1])[:N]}  # coverage straddles the margin
+    r = ch6.better_together("ch6.top-k-helps", better, base, trained())
+    assert r.outcome == "INCONCLUSIVE" and r.seeds_to_settle is not None and r.seeds_to_settle > N
+    assert f"about {r.seeds_to_settle} seeds would settle it" in r.summary()

@@ -235,3 +235,16 @@ def test_published_and_disjoint_seed_sets_give_one_outcome_whatever_the_rounding
     seeds = verdicts.seed_block(0, effect.n_seeds)
     same = _critic_gradient_gap(seeds, 0.0)
     assert judge(effect, same, _critic_gradient_gap(seeds, 0.0)).outcome == "NOT REPRODUCED"
+
+
+def test_an_inconclusive_verdict_of_several_sides_says_how_many_seeds_would_settle_it():
+    # the baseline: HQ clearly above its level, modes straddling theirs -> the modes side's count
+    undecided = verdicts.baseline_trained("grid25", [0.95, 0.93, 0.96, 0.94, 0.95, 0.92, 0.96, 0.94],
+                                          [18, 13, 20, 12, 15, 19, 14, 16])
+    assert undecided.outcome == "INCONCLUSIVE" and undecided.seeds_to_settle > 8
+    assert f"about {undecided.seeds_to_settle} seeds would settle it" in undecided.summary()
+    assert verdicts.baseline_trained("grid25", [0.95] * 8, [20, 21, 19, 20, 22, 20, 21, 19]).seeds_to_settle is None
+    # the gated comparison names the baseline's count in its reason
+    gated = verdicts.gated(verdicts.judge(verdicts.Effect("x", 1, 0.1, 3), [1.0, 1.1, 1.2], [0.0, 0.1, 0.1]),
+                           undecided)
+    assert gated.outcome == "INCONCLUSIVE" and f"about {undecided.seeds_to_settle} seeds" in gated.summary()
