@@ -31,7 +31,7 @@ from ..evaluation import metrics, verdicts
 from ..evaluation.verdicts import Effect, Result
 from ..pipeline.claims import CATALOGUE
 from ..techniques import constraints, latent, noise, selections
-from ..training import nets, streams, train
+from ..training import lr_schedule, nets, streams, train
 from ..training.parts import Recipe
 from .chapter import one_cpu_thread
 
@@ -819,6 +819,27 @@ def variant_reading(name: str, run: dict, baseline: dict) -> str:
     dm = final(run, "modes_k") - final(baseline, "modes_k")
     return (f"Seed by seed, {name} changes the HQ fraction by {np.round(dq, 3).tolist()} and the covered modes by "
             f"{dm.astype(int).tolist()}.")
+
+
+def first_step_at(run: dict, column: str, level: float) -> int | None:
+    """The first evaluated step at which the median over seeds of ``column`` reaches ``level`` (None: never)."""
+    return next((int(step) for step, v in sorted(run["evals"].items()) if np.median(v[column]) >= level), None)
+
+
+def delay_reading(t: Tricks, runs: dict) -> str:
+    """When each run's median HQ fraction first reaches the trained level, and the cosine's learning rate then
+    (Markdown): a variant that finds the modes later sharpens them at a lower rate."""
+    level = verdicts.BASELINE_LEVELS["grid25"]["hq_fraction"]
+    parts = []
+    for name, run in runs.items():
+        step = first_step_at(run, "hq_fraction", level)
+        if step is None:
+            parts.append(f"{name}: not within the {t.steps} steps")
+            continue
+        rate = t.cfg.lr * lr_schedule.factor("cosine", t.cfg.lr_floor, 0, t.steps, step)
+        parts.append(f"{name}: step {step}, at a learning rate of {rate:.2g}")
+    return (f"The median HQ fraction first reaches {level:g} at these evaluated steps (every {t.eval_every}): "
+            + "; ".join(parts) + ".")
 
 
 def refinement_reading(cfg, ref: dict) -> str:

@@ -214,3 +214,15 @@ def test_an_inconclusive_coverage_side_gives_the_seeds_that_would_settle_it():
     r = ch6.better_together("ch6.top-k-helps", better, base, trained())
     assert r.outcome == "INCONCLUSIVE" and r.seeds_to_settle is not None and r.seeds_to_settle > N
     assert f"about {r.seeds_to_settle} seeds would settle it" in r.summary()
+
+
+def test_the_delay_reading_gives_the_first_step_at_the_level_and_the_cosine_rate_then():
+    t = ch6.Tricks(settings("ch6.tricks", "smoke"), 1000, [0, 1], "cpu", 0)
+    early = {"evals": {0: {"hq_fraction": np.array([0.1, 0.2])}, 100: {"hq_fraction": np.array([0.85, 0.9])}}}
+    late = {"evals": {0: {"hq_fraction": np.array([0.1, 0.2])}, 100: {"hq_fraction": np.array([0.85, 0.7])},
+                      900: {"hq_fraction": np.array([0.9, 0.85])}}}
+    never = {"evals": {0: {"hq_fraction": np.array([0.1, 0.2])}}}
+    assert ch6.first_step_at(late, "hq_fraction", 0.8) == 900  # the median, not one seed
+    text = ch6.delay_reading(t, {"a": early, "b": late, "c": never})
+    assert "a: step 100, at a learning rate of 0.00098" in text and "b: step 900" in text
+    assert "c: not within the 1000 steps" in text
