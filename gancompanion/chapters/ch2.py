@@ -760,8 +760,7 @@ def objectives_reading(n: dict) -> str:
     seeds = n["obj_seeds"]
     text = [f"The plain GAN ends with {_pct(n['obj_gan_hq'])} HQ samples and {n['obj_gan_modes']:.1f} covered modes "
             f"({n['obj_gan_modes1']:.1f} by the one-sample count); {n['obj_gan_at_end']} of its {n['obj_gan_seeds']} "
-            f"seeds end at "
-            f"the trained level."]
+            f"seeds end at the trained level."]
     if n["obj_gan_modes1"] - n["obj_gan_modes"] >= 1:
         text.append(f"The {n['obj_gan_modes1'] - n['obj_gan_modes']:.1f} modes on average that the two counts "
                     "disagree on are not empty but starved: each keeps between one and nine HQ samples, less than a "

@@ -335,8 +335,8 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "modes (PacGAN's Table 1): the baseline every trick of the chapter is compared with has trained.",
           "Lin et al. (2018), PacGAN, Table 1",
           _GRID6 + ". The baseline (three hidden layers of 128, batch 512, Adam 1e-3 cosine to 1e-5, 10,000 steps, "
-          "the grid standardised), 8 seeds: the mean over seeds of the final HQ fraction minus 0.80 and of the modes minus 15, "
-          "each with a 95 % bootstrap interval above 0 (verdicts.baseline_trained).",
+          "the grid standardised), 8 seeds: the mean over seeds of the final HQ fraction minus 0.80 and of the modes "
+          "minus 15, each with a 95 % bootstrap interval above 0 (verdicts.baseline_trained).",
           min_scale="book", threshold={"hq_fraction": 0.8, "modes_k": 15, "n_eval": 2500, "k_std": 3.0},
           figure="fig-ch6-noise"),
     Claim("ch6.annealed-noise-helps", _CH6,

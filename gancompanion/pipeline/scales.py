@@ -11,9 +11,9 @@ from ..validation import choose
 
 SCALES = ("smoke", "book", "paper")
 
-CHAPTER_SECONDS = {"01_perfect_discriminator": 351, "02_supports_do_not_overlap": 1278,
-                   "03_instance_noise_to_regularisation": 636, "04_minibatch_divergences": 92,
-                   "05_improved_techniques": 853, "06_five_plus_n_tricks": 1040}
+CHAPTER_SECONDS = {"01_perfect_discriminator": 289, "02_supports_do_not_overlap": 1146,
+                   "03_instance_noise_to_regularisation": 540, "04_minibatch_divergences": 67,
+                   "05_improved_techniques": 732, "06_five_plus_n_tricks": 1484}
 """Wall seconds of each chapter at ``book`` (a fresh-clone build, two chapters at a time): the runner starts the
 longest first when a chapter has no earlier run to go by (``runner.longest_first``)."""
 
@@ -193,8 +193,8 @@ TABLE: dict[str, dict[str, dict]] = {
     # 512, 10,000 steps, Adam(1e-3, (0.5, 0.999)) decayed by a cosine to 1e-5. (Batch 512: the cheapest setting
     # whose every pilot seed, 40-47, reached the level; at batch 256 only the median did, so an interval over
     # 5 seeds could not clear it. The class-conditional model trains at 256.) 8 seeds per variant at `book`: with
-    # 5, one seed below the level kept the mean's interval from clearing it; the pilots ran 8. Every training variant gets the
-    # same nets, data, budget and optimiser. Trick settings: instance noise sigma_0 a quarter of the modes'
+    # 5, one seed below the level kept the mean's interval from clearing it; the pilots ran 8. Every training
+    # variant gets the same nets, data, budget and optimiser. Trick settings: instance noise sigma_0 a quarter of the modes'
     # spacing, annealed by 0.01^(t/T); top-k gamma 0.99, nu 0.5 (Sinha et al. 2020), an "epoch" being 1% of the
     # run; SN with one power iteration and a fixed gain 4 / spacing (the rule in ch6.sn_gain) under Miyato et
     # al.'s (2018) Adam settings (`miyato`: lr, beta1, beta2, n_dis); LOGAN as published (natural gradient,

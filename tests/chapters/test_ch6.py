@@ -19,7 +19,8 @@ MODES = np.array([15.0, 17, 14, 16, 18, 16, 15, 17])[:N]
 
 
 def trained():
-    return ch6.baseline_trained(np.full(N, 0.95) + np.linspace(-0.01, 0.01, N), np.array([17, 18, 19, 17, 18, 19, 17, 18])[:N])
+    return ch6.baseline_trained(np.full(N, 0.95) + np.linspace(-0.01, 0.01, N),
+                                np.array([17, 18, 19, 17, 18, 19, 17, 18])[:N])
 
 
 def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
@@ -33,7 +34,8 @@ def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
 
 def test_baseline_claim_passes_above_the_levels_only():
     assert trained().outcome == "REPRODUCED"
-    assert ch6.baseline_trained(np.full(N, 0.95), np.array([15, 14, 12, 20, 15, 14, 13, 15])[:N]).outcome != "REPRODUCED"
+    undecided = ch6.baseline_trained(np.full(N, 0.95), np.array([15, 14, 12, 20, 15, 14, 13, 15])[:N])
+    assert undecided.outcome != "REPRODUCED"
     assert ch6.baseline_trained(np.full(N, 0.5), np.full(N, 20)).outcome == "NOT REPRODUCED"
 
 
