@@ -147,6 +147,9 @@ def gan_ladder(toy_name: str) -> list[Setting]:
            Setting(f"{toy_name}-gan-3x128-b256-20k", toy_name, steps=20_000),
            Setting(f"{toy_name}-gan-3x128-b512-10k", toy_name, batch=512, steps=10_000),
            Setting(f"{toy_name}-gan-3x128-b512-5k", toy_name, batch=512, steps=5000),  # b256-10k's cost
+           # narrower nets at batch 512 (a recipe the book can afford for six objectives and Chapter 6)
+           Setting(f"{toy_name}-gan-3x64-b512-10k", toy_name, hidden=(64,) * 3, batch=512, steps=10_000),
+           Setting(f"{toy_name}-gan-3x96-b512-10k", toy_name, hidden=(96,) * 3, batch=512, steps=10_000),
            Setting(f"{toy_name}-gan-3x128-b256-10k-z8", toy_name, latent=8, steps=10_000)]
     if toy_name == "grid":
         out.append(Setting(f"{toy_name}-gan-2x128-b128-5k", toy_name, hidden=(128, 128), batch=128, steps=5000))

