@@ -14,13 +14,13 @@ from gancompanion.evaluation import verdicts
 from gancompanion.pipeline.claims import CATALOGUE
 
 N = verdicts.declared("ch6.top-k-helps").n_seeds
-BASE = np.array([0.95, 0.94, 0.96, 0.93, 0.95, 0.94, 0.96, 0.95])[:N]
-MODES = np.array([15.0, 17, 14, 16, 18, 16, 15, 17])[:N]
+BASE = np.resize([0.95, 0.94, 0.96, 0.93, 0.95, 0.94, 0.96, 0.95], N)  # per seed, for the declared n
+MODES = np.resize([15.0, 17, 14, 16, 18, 16, 15, 17], N)
 
 
 def trained():
     return ch6.baseline_trained(np.full(N, 0.95) + np.linspace(-0.01, 0.01, N),
-                                np.array([17, 18, 19, 17, 18, 19, 17, 18])[:N])
+                                np.resize([17, 18, 19, 17, 18, 19, 17, 18], N))
 
 
 def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
@@ -34,7 +34,7 @@ def test_book_trains_the_declared_seeds_and_every_claim_declares_its_effect():
 
 def test_baseline_claim_passes_above_the_levels_only():
     assert trained().outcome == "REPRODUCED"
-    undecided = ch6.baseline_trained(np.full(N, 0.95), np.array([15, 14, 12, 20, 15, 14, 13, 15])[:N])
+    undecided = ch6.baseline_trained(np.full(N, 0.95), np.resize([15, 14, 12, 20, 15, 14, 13, 15], N))
     assert undecided.outcome != "REPRODUCED"
     assert ch6.baseline_trained(np.full(N, 0.5), np.full(N, 20)).outcome == "NOT REPRODUCED"
 
@@ -212,7 +212,7 @@ def test_conditional_reading_says_what_was_traded():
 def test_an_inconclusive_coverage_side_gives_the_seeds_that_would_settle_it():
     base = {"hq_fraction": BASE, "modes_k": MODES}
     better = {"hq_fraction": BASE + 0.05 + np.linspace(0, 0.01, N),  # quality clearly up
-              "modes_k": MODES - np.array([0, 1, 0, 2, 0, 1, 0, 1])[:N]}  # coverage straddles the margin
+              "modes_k": MODES - np.resize([0, 2, 0, 1, 1, 0, 2, 0], N)}  # coverage straddles the margin
     r = ch6.better_together("ch6.top-k-helps", better, base, trained())
     assert r.outcome == "INCONCLUSIVE" and r.seeds_to_settle is not None and r.seeds_to_settle > N
     assert f"about {r.seeds_to_settle} seeds would settle it" in r.summary()
