@@ -13,6 +13,7 @@ here too.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -813,9 +814,9 @@ def gp_reading(status_faster: str, first: dict, budget_steps: int) -> str:
     censored = int(((np.asarray(first["WGAN-GP"]) > budget_steps) & (np.asarray(first["WGAN (clip)"]) > budget_steps))
                    .sum())
     if status_faster == "INCONCLUSIVE" and censored:
-        text.append(f"On {censored} seed(s) neither gets there, so both count at the budget plus one interval and the "
-                    "paired difference there is 0: the steps to the level are cut off by the budget, and more seeds at "
-                    "this budget would not settle the comparison; a longer budget, fixed before a new run, would.")
+        text.append(f"On {censored} seed(s) neither gets there, so their steps to the level are cut off by the budget: "
+                    "unknown, not equal. More seeds at this budget would not settle the comparison; a longer budget, "
+                    "fixed before a new run, would.")
     return " ".join(text)
 
 
@@ -842,11 +843,22 @@ def gp_concentrates_on_modes(hq_gp, hq_clip, baseline: verdicts.Result) -> verdi
     return verdicts.gated(verdicts.judge(verdicts.declared("ch2.gp-concentrates-on-modes"), hq_gp, hq_clip), baseline)
 
 
-def gp_faster_than_clipping(steps_clip, steps_gp, baseline: verdicts.Result) -> verdicts.Result:
+def gp_faster_than_clipping(steps_clip, steps_gp, baseline: verdicts.Result,
+                            never: float | None = None) -> verdicts.Result:
     """ch2.gp-faster-than-clipping: the declared effect (steps to the trained level, clipping minus WGAN-GP, paired
-    by seed) judged on the per-seed values of ``steps_to_level``, gated by the baseline."""
-    return verdicts.gated(verdicts.judge(verdicts.declared("ch2.gp-faster-than-clipping"), steps_clip, steps_gp),
-                          baseline)
+    by seed) judged on the per-seed values of ``steps_to_level``, gated by the baseline.
+
+    ``never`` is the count of a run that did not get there (``steps_to_level``). A seed on which neither run got
+    there has an unknown difference, not a zero one: a NOT REPRODUCED that rests on such seeds is INCONCLUSIVE
+    (a longer budget would settle it). A run of one side that got there against one that did not is a lower
+    bound on the difference and is kept."""
+    result = verdicts.judge(verdicts.declared("ch2.gp-faster-than-clipping"), steps_clip, steps_gp)
+    both = 0 if never is None else int(np.sum((np.asarray(steps_clip) >= never) & (np.asarray(steps_gp) >= never)))
+    if result.outcome == "NOT REPRODUCED" and both:
+        result = dataclasses.replace(result, outcome="INCONCLUSIVE", seeds_to_settle=None,
+                                     reason=f"on {both} of {result.n} seeds neither run reached the trained level "
+                                            "within the budget, so their steps to it are unknown, not equal")
+    return verdicts.gated(result, baseline)
 
 
 # --- spectral normalisation (Miyato et al. 2018) -----------------------------------------------------------------

@@ -325,7 +325,9 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "first step at which the run is at the trained level (HQ fraction >= 0.8 and >= 15 covered modes), a run "
           "that never gets there counted at the budget plus one interval (6500 at book); clipping minus WGAN-GP, "
           "mean of the per-seed differences with its 95 % bootstrap interval; the smallest effect that counts is one "
-          "evaluation interval, 500 steps (the measurement's resolution). Gated by ch2.objectives-baseline-trained.",
+          "evaluation interval, 500 steps (the measurement's resolution). A seed on which neither run gets there has an "
+          "unknown difference, not a zero one: a NOT REPRODUCED resting on such seeds is INCONCLUSIVE. Gated by "
+          "ch2.objectives-baseline-trained.",
           min_scale="book", threshold={"hq_fraction": 0.8, "modes_k": 15, "eval_every": 500},
           figure="fig-ch2-objective-curves",
           effect=dict(name="generator steps to the trained level, WGAN (clip) minus WGAN-GP, paired by seed",

@@ -129,7 +129,12 @@ def test_gp_comparisons_are_judged_from_declared_effects_and_gated():
     assert gated.outcome == "INCONCLUSIVE" and "baseline did not train" in gated.reason
     never, fast = [6500.0] * 3, [5000.0, 5500.0, 4500.0]
     assert ch2.gp_faster_than_clipping(never, fast, trained).outcome == "REPRODUCED"
-    assert ch2.gp_faster_than_clipping(never, never, trained).outcome == "NOT REPRODUCED"  # neither trains
+    assert ch2.gp_faster_than_clipping(never, never, trained).outcome == "NOT REPRODUCED"  # censoring not given
+    # neither reaches the level within the budget: their steps are unknown, not equal
+    unknown = ch2.gp_faster_than_clipping(never, never, trained, never=6500.0)
+    assert unknown.outcome == "INCONCLUSIVE" and "neither run reached" in unknown.reason
+    assert ch2.gp_faster_than_clipping(never, fast, trained, never=6500.0).outcome == "REPRODUCED"
+    assert ch2.gp_faster_than_clipping(fast, fast, trained, never=6500.0).outcome == "NOT REPRODUCED"
     assert ch2.gp_faster_than_clipping(fast, fast, trained).outcome == "NOT REPRODUCED"
     assert ch2.gp_faster_than_clipping(never, fast, untrained).outcome == "INCONCLUSIVE"
 
