@@ -77,7 +77,8 @@ def main(argv=None) -> dict:
     result = {"what": "seconds per training step (one D and one G update) of S seed-batched runs, and its ratio "
                       "to one run's step (interleaved rounds; median and range over rounds)",
               "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
-              "threads": args.threads, "batch": {n: b for n, (_, b) in SIZES.items()}, "latent": LATENT, "rounds": args.rounds,
+              "threads": args.threads, "batch": {n: b for n, (_, b) in SIZES.items()}, "latent": LATENT,
+              "rounds": args.rounds,
               "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
               "load_average_before": os.getloadavg(), "sizes": {}}
     for name, (hidden, batch) in SIZES.items():

@@ -811,8 +811,7 @@ def gp_reading(status_faster: str, first: dict, budget_steps: int) -> str:
     n = len(first["WGAN-GP"])
     text = [f"Of the {n} seeds, WGAN-GP reaches the trained level within its {budget_steps} steps on "
             f"{reached('WGAN-GP')} and WGAN with clipping on {reached('WGAN (clip)')}."]
-    censored = int(((np.asarray(first["WGAN-GP"]) > budget_steps) & (np.asarray(first["WGAN (clip)"]) > budget_steps))
-                   .sum())
+    censored = both_cut_off(first["WGAN (clip)"], first["WGAN-GP"], budget_steps)
     if status_faster == "INCONCLUSIVE" and censored:
         text.append(f"On {censored} seed(s) neither gets there, so their steps to the level are cut off by the budget: "
                     "unknown, not equal. More seeds at this budget would not settle the comparison; a longer budget, "
@@ -843,17 +842,21 @@ def gp_concentrates_on_modes(hq_gp, hq_clip, baseline: verdicts.Result) -> verdi
     return verdicts.gated(verdicts.judge(verdicts.declared("ch2.gp-concentrates-on-modes"), hq_gp, hq_clip), baseline)
 
 
-def gp_faster_than_clipping(steps_clip, steps_gp, baseline: verdicts.Result,
-                            never: float | None = None) -> verdicts.Result:
+def both_cut_off(steps_a, steps_b, budget_steps: int) -> int:
+    """Seeds on which neither run reached the level within ``budget_steps`` (``steps_to_level`` counts such a run
+    past the budget)."""
+    return int(np.sum((np.asarray(steps_a) > budget_steps) & (np.asarray(steps_b) > budget_steps)))
+
+
+def gp_faster_than_clipping(steps_clip, steps_gp, baseline: verdicts.Result, budget_steps: int) -> verdicts.Result:
     """ch2.gp-faster-than-clipping: the declared effect (steps to the trained level, clipping minus WGAN-GP, paired
     by seed) judged on the per-seed values of ``steps_to_level``, gated by the baseline.
 
-    ``never`` is the count of a run that did not get there (``steps_to_level``). A seed on which neither run got
-    there has an unknown difference, not a zero one: a NOT REPRODUCED that rests on such seeds is INCONCLUSIVE
-    (a longer budget would settle it). A run of one side that got there against one that did not is a lower
-    bound on the difference and is kept."""
+    A seed on which neither run got there within ``budget_steps`` has an unknown difference, not a zero one: a
+    NOT REPRODUCED that rests on such seeds is INCONCLUSIVE (a longer budget would settle it). A run of one side
+    that got there against one that did not is a lower bound on the difference and is kept."""
     result = verdicts.judge(verdicts.declared("ch2.gp-faster-than-clipping"), steps_clip, steps_gp)
-    both = 0 if never is None else int(np.sum((np.asarray(steps_clip) >= never) & (np.asarray(steps_gp) >= never)))
+    both = both_cut_off(steps_clip, steps_gp, budget_steps)
     if result.outcome == "NOT REPRODUCED" and both:
         result = dataclasses.replace(result, outcome="INCONCLUSIVE", seeds_to_settle=None,
                                      reason=f"on {both} of {result.n} seeds neither run reached the trained level "

@@ -149,9 +149,9 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "The step at which a run first covers all 7 modes, a mode covered by at least k = ceil(n / (10 K)) = 36 of "
           "n = 2500 samples within 3 std of it in 3-D (a tenth of its fair share: a diffuse generator covers none), "
           "evaluated every 500 steps; a run that never covers them counts as its length plus one evaluation. Effect: "
-          "Roth et al.'s (gamma 0.1) minus the unregularised run's, paired by seed, mean over 8 runs (the paper: 3) with a "
-          "95% bootstrap interval. Smallest effect that counts: 1000 steps, a tenth of the paper's interval between "
-          "frames (10,000 steps). REPRODUCED when the interval lies below -1000 steps.",
+          "Roth et al.'s (gamma 0.1) minus the unregularised run's, paired by seed, mean over 8 runs (the paper: 3) "
+          "with a 95% bootstrap interval. Smallest effect that counts: 1000 steps, a tenth of the paper's interval "
+          "between frames (10,000 steps). REPRODUCED when the interval lies below -1000 steps.",
           min_scale="book", figure="fig-ch3-roth-curves",
           effect=dict(name="steps to first cover all 7 modes, Roth minus unregularised", direction=-1, smallest=1000.0,
                       n_seeds=8, paired=True, statistic="mean", method="bootstrap")),
@@ -325,8 +325,8 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "first step at which the run is at the trained level (HQ fraction >= 0.8 and >= 15 covered modes), a run "
           "that never gets there counted at the budget plus one interval (6500 at book); clipping minus WGAN-GP, "
           "mean of the per-seed differences with its 95 % bootstrap interval; the smallest effect that counts is one "
-          "evaluation interval, 500 steps (the measurement's resolution). A seed on which neither run gets there has an "
-          "unknown difference, not a zero one: a NOT REPRODUCED resting on such seeds is INCONCLUSIVE. Gated by "
+          "evaluation interval, 500 steps (the measurement's resolution). A seed on which neither run gets there has "
+          "an unknown difference, not a zero one: a NOT REPRODUCED resting on such seeds is INCONCLUSIVE. Gated by "
           "ch2.objectives-baseline-trained.",
           min_scale="book", threshold={"hq_fraction": 0.8, "modes_k": 15, "eval_every": 500},
           figure="fig-ch2-objective-curves",

@@ -106,9 +106,9 @@ TABLE: dict[str, dict[str, dict]] = {
                              "variants without a claim are not trained"),
         paper=dict(seeds=8, extra_seeds=3, steps=100_000, eval_every=1000, frames=11,
                    checkpoint_every=5000, timing_steps=10, verdict_scale="paper",
-                   departures="none in the paper's settings (100,000 steps, lr 1e-3, its nets and gamma) but the runs: 8 "
-                              "of each compared variant (the paper: 3); "
-                              "three variants without a claim are added"),
+                   departures="none in the paper's settings (100,000 steps, lr 1e-3, its nets and gamma) but the "
+                              "runs: 8 of each compared variant (the paper: 3); three variants without a claim are "
+                              "added"),
     ),
     # Chapter 3, section 4: the Dirac-GAN, with the settings of Mescheder et al.'s
     # DiracGAN.ipynb; exact, the same at every scale.
@@ -168,20 +168,20 @@ TABLE: dict[str, dict[str, dict]] = {
         paper=dict(seeds=3, hidden=512, iterations=10_000, lr_clip=5e-5, lr_gp=1e-4, deep_width=512,
                    deep_iterations=5000),
     ),
-    # Chapter 2, section 4: six objectives on the VEEGAN/PacGAN grid of 25 (and ring of 8 at `paper`), standardised
-    # to unit spread as Gulrajani et al.'s gan_toy.py does (grid / 2.828, ring / 0.707; the metrics do not change),
-    # with the same nets, seeds and schedule: the book's grid recipe, shared with Chapter 6 (benchmarks/baselines.py):
-    # ReLU MLPs of 3 x 96 for G and D, batch 512, 2-D latents, Adam 1e-3 (0.5, 0.999) decayed by a cosine to 1e-5
-    # (lr_floor 0.01) over the run, `steps` generator steps. (The cheapest rung whose interval over seeds cleared
-    # the level on two blocks of 8 seeds no chapter publishes, 40-47 and 48-55; 3 x 64 at batch 512 sat on the
-    # level; 3 x 128 at batch 256 cleared it on one pilot block and sat on it on the published seeds.) Settings by rules fixed before the runs: LSGAN
-    # a = 0, b = c = 1; WGAN clip c = 0.01 (WGAN's value for unit-scale inputs), RMSProp at half Adam's rate,
-    # 5 critic steps; WGAN-GP lambda 0.1 (gan_toy.py's, set for this scaling), 5 critic steps; the two WGANs
-    # train `wgan_steps` generator steps (5 critic steps each cost 5-7 GAN steps), the budget at which WGAN-GP
-    # was measured at the trained level; SN-GAN: hinge loss, one D step, one power iteration, the normalised
-    # D's logit times a fixed gain 4 / (mode spacing) (its swing of 2 across half a spacing); EBGAN: margin 1
-    # (the data's spread), pulling-away weight 0.1 (Zhao et al. 2017), autoencoder D with a 16-D code.
-    # Seeds: `seeds` at smoke; at book and paper the claims' declared n_seeds (claims.CATALOGUE).
+    # Chapter 2, section 4: six objectives on the VEEGAN/PacGAN grid of 25 (and ring of 8 at `paper`), standardised to
+    # unit spread as Gulrajani et al.'s gan_toy.py does (grid / 2.828, ring / 0.707; the metrics do not change), with
+    # the same nets, seeds and schedule: the book's grid recipe, shared with Chapter 6 (benchmarks/baselines.py): ReLU
+    # MLPs of 3 x 96 for G and D, batch 512, 2-D latents, Adam 1e-3 (0.5, 0.999) decayed by a cosine to 1e-5 (lr_floor
+    # 0.01) over the run, `steps` generator steps. (The cheapest rung whose interval over seeds cleared the level on two
+    # blocks of 8 seeds no chapter publishes, 40-47 and 48-55; 3 x 64 at batch 512 sat on the level; 3 x 128 at batch
+    # 256 cleared it on one pilot block and sat on it on the published seeds.) Settings by rules fixed before the runs:
+    # LSGAN a = 0, b = c = 1; WGAN clip c = 0.01 (WGAN's value for unit-scale inputs), RMSProp at half Adam's rate, 5
+    # critic steps; WGAN-GP lambda 0.1 (gan_toy.py's, set for this scaling), 5 critic steps; the two WGANs train
+    # `wgan_steps` generator steps (5 critic steps each cost 5-7 GAN steps), the budget at which WGAN-GP was measured at
+    # the trained level (with 3 x 128 nets at batch 256); SN-GAN: hinge loss, one D step, one power iteration, the
+    # normalised D's logit times a fixed gain 4 / (mode spacing) (its swing of 2 across half a spacing); EBGAN: margin 1
+    # (the data's spread), pulling-away weight 0.1 (Zhao et al. 2017), autoencoder D with a 16-D code. Seeds: `seeds` at
+    # smoke; at book and paper the claims' declared n_seeds (claims.CATALOGUE).
     "ch2.objectives": _per_scale(
         dict(latent_dim=2, betas=(0.5, 0.999), lr=1e-3, lr_rmsprop=5e-4, lr_floor=0.01, clip=0.01, gp_weight=0.1,
              n_critic=5, sn_gain_swing=2.0, margin=1.0, pt_weight=0.1, embed_dim=16, n_eval=2500, k_std=3.0,
@@ -193,25 +193,24 @@ TABLE: dict[str, dict[str, dict]] = {
         paper=dict(datasets=("grid", "ring"), hidden=96, depth=3, batch_size=512, steps=10_000, wgan_steps=10_000,
                    eval_every=500, checkpoint_every=2000),
     ),
-    # Chapter 6: the "5+n tricks" against one trained baseline on the VEEGAN/PacGAN grid of 25, standardised to
-    # unit spread. The baseline is the book's grid recipe (Chapter 2's too), measured in benchmarks/baselines.py
-    # to reach the literature's level: ReLU MLPs with three hidden layers of 96, z ~ N(0, I_2) (PacGAN), the
-    # non-saturating loss, batch 512, 10,000 steps, Adam(1e-3, (0.5, 0.999)) decayed by a cosine to 1e-5. (The
-    # cheapest rung whose interval over 8 seeds cleared the level on two pilot blocks no chapter publishes,
-    # 40-47 and 48-55: 3 x 64 at batch 512 sat on the level, 3 x 128 at batch 256 reached it only at the median.
-    # The class-conditional model trains at batch 256.) 16 seeds per variant at `book`: a seed's covered modes
-    # vary by about 3 (sd), so over 8 seeds the mean's interval is about +-2.4 modes wide, as wide as the
-    # recipe's distance from the level (15 against a mean near 17-18); over 16, about +-1.7. Every training
-    # variant gets the same nets, data, budget and optimiser. Trick settings: instance noise sigma_0 a quarter of the modes'
-    # spacing, annealed by 0.01^(t/T); top-k gamma 0.99, nu 0.5 (Sinha et al. 2020), an "epoch" being 1% of the
-    # run; SN with one power iteration and a fixed gain 4 / spacing (the rule in ch6.sn_gain) under Miyato et
-    # al.'s (2018) Adam settings (`miyato`: lr, beta1, beta2, n_dis); LOGAN as published (natural gradient,
-    # alpha 0.9, beta 5: commonly quoted, unconfirmed; the |dz|^2 weight is ours). After training: truncation
-    # thresholds (Brock et al. 2019 show 2, 1, 0.5, 0.04); DRS with gamma at the 80th percentile of F and eps
-    # 1e-6 (the percentile is ours); DDLS 50 and DGFlow 25 steps (DGFlow's code default; gamma 0.01) with step
+    # Chapter 6: the "5+n tricks" against one trained baseline on the VEEGAN/PacGAN grid of 25, standardised to unit
+    # spread. The baseline is the book's grid recipe (Chapter 2's too), measured in benchmarks/baselines.py to reach the
+    # literature's level: ReLU MLPs with three hidden layers of 96, z ~ N(0, I_2) (PacGAN), the non-saturating loss,
+    # batch 512, 10,000 steps, Adam(1e-3, (0.5, 0.999)) decayed by a cosine to 1e-5. (The cheapest rung whose interval
+    # over 8 seeds cleared the level on two pilot blocks no chapter publishes, 40-47 and 48-55: 3 x 64 at batch 512 sat
+    # on the level, 3 x 128 at batch 256 reached it only at the median. The class-conditional model trains at batch
+    # 256.) 16 seeds per variant at `book`: a seed's covered modes vary by about 3 (sd), so over 8 seeds the mean's
+    # interval is about +-2.4 modes wide, as wide as the recipe's distance from the level (15 against a mean near
+    # 17-18); over 16, about +-1.7. Every training variant gets the same nets, data, budget and optimiser. Trick
+    # settings: instance noise sigma_0 a quarter of the modes' spacing, annealed by 0.01^(t/T); top-k gamma 0.99, nu 0.5
+    # (Sinha et al. 2020), an "epoch" being 1% of the run; SN with one power iteration and a fixed gain 4 / spacing (the
+    # rule in ch6.sn_gain) under Miyato et al.'s (2018) Adam settings (`miyato`: lr, beta1, beta2, n_dis); LOGAN as
+    # published (natural gradient, alpha 0.9, beta 5: commonly quoted, unconfirmed; the |dz|^2 weight is ours). After
+    # training: truncation thresholds (Brock et al. 2019 show 2, 1, 0.5, 0.04); DRS with gamma at the 80th percentile of
+    # F and eps 1e-6 (the percentile is ours); DDLS 50 and DGFlow 25 steps (DGFlow's code default; gamma 0.01) with step
     # sizes from the rule "a chain's typical total latent displacement is at most `latent_budget` prior std"
-    # (ch6.step_rule); DRS's cost against the data's dimension in `dims`. Metrics on n_eval samples (VEEGAN:
-    # 2500). `slow`: run the SN learning-rate sweep and LOGAN (at `book` they do not fit the chapter's budget).
+    # (ch6.step_rule); DRS's cost against the data's dimension in `dims`. Metrics on n_eval samples (VEEGAN: 2500).
+    # `slow`: run the SN learning-rate sweep and LOGAN (at `book` they do not fit the chapter's budget).
     "ch6.tricks": _per_scale(
         dict(latent_dim=2, hidden=96, depth=3, activation="relu", betas=(0.5, 0.999), lr=1e-3, lr_floor=0.01,
              k_std=3.0, noise_fraction=0.25, noise_decay=0.01, truncations=(2.0, 1.0, 0.5, 0.25, 0.04), pr_k=3,
