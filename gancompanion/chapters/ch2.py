@@ -812,6 +812,11 @@ def gp_reading(status_faster: str, first: dict, budget_steps: int) -> str:
     text = [f"Of the {n} seeds, WGAN-GP reaches the trained level within its {budget_steps} steps on "
             f"{reached('WGAN-GP')} and WGAN with clipping on {reached('WGAN (clip)')}."]
     censored = both_cut_off(first["WGAN (clip)"], first["WGAN-GP"], budget_steps)
+    one_sided = int(np.sum((np.asarray(first["WGAN-GP"]) <= budget_steps) != (np.asarray(first["WGAN (clip)"])
+                                                                                <= budget_steps)))
+    if one_sided:
+        text.append(f"On {one_sided} seed(s) only one of them gets there; the other counts at the budget plus one "
+                    "interval, so the difference there is a lower bound on how much sooner the first one got there.")
     if status_faster == "INCONCLUSIVE" and censored:
         text.append(f"On {censored} seed(s) neither gets there, so their steps to the level are cut off by the budget: "
                     "unknown, not equal. More seeds at this budget would not settle the comparison; a longer budget, "

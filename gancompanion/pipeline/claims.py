@@ -310,8 +310,8 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "WGAN-GP concentrates the generator's mass on the modes (clipped critics ignore the data's higher moments "
           "and learn overly simple functions).",
           _GULRAJANI + ", sec. 1, 4 and Fig. 1; " + _LEE,
-          _GRID_K + ". WGAN-GP (lambda 0.1) and WGAN with weights clipped at 0.01, 5 critic steps each, 6000 "
-          "generator steps at book (10,000 at paper), the same seeds: the HQ fraction at the last step, WGAN-GP "
+          _GRID_K + ". WGAN-GP (lambda 0.1) and WGAN with weights clipped at 0.01, 5 critic steps each, 10,000 "
+          "generator steps (the budget of every objective), the same seeds: the HQ fraction at the last step, WGAN-GP "
           "minus clipping, mean of the per-seed differences with its 95 % bootstrap interval; the smallest effect "
           "that counts is 0.1 (one sample in ten moved onto a mode). Gated by ch2.objectives-baseline-trained.",
           min_scale="book", threshold={"n_eval": 2500, "k_std": 3.0}, figure="fig-ch2-objectives",
@@ -323,7 +323,7 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           _GULRAJANI + ", sec. 5 and Fig. 3; " + _LEE,
           _GRID_K + ". The runs of ch2.gp-concentrates-on-modes, evaluated every 500 generator steps: per seed, the "
           "first step at which the run is at the trained level (HQ fraction >= 0.8 and >= 15 covered modes), a run "
-          "that never gets there counted at the budget plus one interval (6500 at book); clipping minus WGAN-GP, "
+          "that never gets there counted at the budget plus one interval (10,500); clipping minus WGAN-GP, "
           "mean of the per-seed differences with its 95 % bootstrap interval; the smallest effect that counts is one "
           "evaluation interval, 500 steps (the measurement's resolution). A seed on which neither run gets there has "
           "an unknown difference, not a zero one: a NOT REPRODUCED resting on such seeds is INCONCLUSIVE. Gated by "

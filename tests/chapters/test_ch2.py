@@ -209,3 +209,8 @@ def test_gp_reading_says_when_the_budget_cuts_the_steps_off():
     fast = ch2.gp_reading("REPRODUCED", {"WGAN-GP": np.array([5000.0, 5500, 4500]),
                                          "WGAN (clip)": np.array([6500.0, 6500, 6500])}, 6000)
     assert "neither" not in fast
+    assert "On 3 seed(s) only one of them gets there" in fast and "lower bound" in fast
+    assert "On 1 seed(s) only one of them gets there" in cut
+    both = ch2.gp_reading("REPRODUCED", {"WGAN-GP": np.array([5000.0, 5500, 4500]),
+                                         "WGAN (clip)": np.array([6000.0, 6000, 6000])}, 6000)
+    assert "lower bound" not in both
