@@ -123,30 +123,76 @@ def steps_text(values) -> str:
 def censored(first, steps: int, eval_every: int) -> np.ndarray:
     """First-coverage steps with "never" (inf) counted as ``steps + eval_every``: the first evaluation after the
     run, the earliest a run that has not covered the modes could still do so (a conservative stand-in, so that
-    an interval over seeds exists; it favours neither variant more than its runs' length allows)."""
+    an interval over seeds exists; it favours neither variant more than its runs' length allows). NaN stays NaN."""
     first = np.asarray(first, dtype=float)
-    return np.where(np.isfinite(first), first, float(steps + eval_every))
+    return np.where(np.isinf(first), float(steps + eval_every), first)
 
 
-def regulariser_faster(first: dict, steps: int, eval_every: int, baseline=None):
+def first_range(first, steps: int, eval_every: int, paper_steps: int = PAPER_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the earliest and latest step at which it could first cover every mode in the paper's run of
+    ``paper_steps``, seen only up to ``steps``: its step where it did; for one that had not, from the next
+    evaluation (``censored``) to never (``paper_steps + eval_every``, the declared count at the paper's length)."""
+    first = np.asarray(first, dtype=float)
+    return censored(first, steps, eval_every), censored(first, max(steps, paper_steps), eval_every)
+
+
+def kept_range(steps, modes_k, n_modes: int, eval_every: int, paper_steps: int = PAPER_STEPS
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the least and most of ``metrics.kept_fraction`` that the paper's run of ``paper_steps`` could
+    give, seen only up to the last of ``steps``: of its ``M`` evaluations after the first full coverage, the
+    ``m`` seen kept all modes ``a`` times, so the fraction lies in ``[a / M, (a + M - m) / M]``; a run with no
+    evaluation seen after a full coverage lies in [0, 1] (in [0, 0] at the paper's length)."""
+    steps, full = np.asarray(steps, dtype=float), np.asarray(modes_k, dtype=float) >= n_modes  # (T,), (T, S)
+    first = metrics.first_full_coverage(steps, modes_k, n_modes)
+    unseen = max(0.0, (paper_steps - steps[-1]) / eval_every)  # evaluations of the paper's run after the cut
+    lo, hi = np.zeros(full.shape[1]), np.zeros(full.shape[1])
+    for s in range(full.shape[1]):
+        later = steps > first[s]
+        m, a = int(later.sum()), int(full[later, s].sum())
+        if np.isfinite(first[s]) and m:
+            lo[s], hi[s] = a / (m + unseen), (a + unseen) / (m + unseen)
+        else:
+            hi[s] = float(unseen > 0)
+    return lo, hi
+
+
+def _remainder(steps: int, paper_steps: int) -> str:
+    return f"the paper's steps {steps:,}-{paper_steps:,}, beyond this run,"
+
+
+def regulariser_faster(first: dict, steps: int, eval_every: int, baseline=None, paper_steps: int = PAPER_STEPS):
     """ch3.regulariser-faster (Huszar 2017, on Roth et al. 2017 Fig. 1): the declared effect, the step of first full
     coverage (every mode with >= k HQ samples) with Roth's regulariser minus without, paired by seed, "never" counted
-    as ``censored`` does, judged with its interval (``verdicts.judge``); gated by ``baseline`` when given."""
+    as ``censored`` does, judged with its interval (``verdicts.judge``); gated by ``baseline`` when given. A run of
+    fewer than ``paper_steps`` decides it only where every step its uncovered runs could reach in the paper's run
+    gives the same outcome (``first_range``, ``verdicts.completions``)."""
     from ..evaluation import verdicts
 
     effect = verdicts.declared("ch3.regulariser-faster")
-    result = verdicts.judge(effect, censored(first["Roth et al."], steps, eval_every),
-                            censored(first["unregularised"], steps, eval_every))
+    (roth_lo, roth_hi), (unreg_lo, unreg_hi) = (first_range(first[n], steps, eval_every, paper_steps)
+                                                 for n in ("Roth et al.", "unregularised"))
+    result = verdicts.judge(effect, roth_lo, unreg_lo)
+    if steps < paper_steps:  # the claim says "sooner": its favourable end is Roth's earliest, the other's latest
+        result = verdicts.completions(result, effect, (roth_lo, unreg_hi), (roth_hi, unreg_lo),
+                                      _remainder(steps, paper_steps))
     return result if baseline is None else verdicts.gated(result, baseline)
 
 
-def regulariser_stable(kept: dict):
+def regulariser_stable(run: dict, n_modes: int, eval_every: int, paper_steps: int = PAPER_STEPS):
     """ch3.regulariser-stable (Huszar 2017, on Roth et al. 2017 Fig. 1): the declared effect, the fraction of the
     evaluations after the first full coverage that still cover every mode (>= k HQ samples each) with Roth's
-    regulariser, 0 for a run that never covers them, against the declared level (``verdicts.judge``)."""
+    regulariser (``run``: its evaluation ``steps`` and (T, S) ``modes_k``), 0 for a run that never covers them,
+    against the declared level (``verdicts.judge``). A run of fewer than ``paper_steps`` decides it only where
+    every continuation to the paper's length gives the same outcome (``kept_range``, ``verdicts.completions``)."""
     from ..evaluation import verdicts
 
-    return verdicts.judge(verdicts.declared("ch3.regulariser-stable"), kept["Roth et al."])
+    effect = verdicts.declared("ch3.regulariser-stable")
+    result = verdicts.judge(effect, metrics.kept_fraction(run["steps"], run["modes_k"], n_modes))
+    end = int(np.asarray(run["steps"])[-1])
+    if end < paper_steps:
+        lo, hi = kept_range(run["steps"], run["modes_k"], n_modes, eval_every, paper_steps)
+        result = verdicts.completions(result, effect, (hi,), (lo,), _remainder(end, paper_steps))
+    return result
 
 
 def when(values) -> str:

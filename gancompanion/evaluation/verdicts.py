@@ -10,6 +10,10 @@ three outcomes (Cumming 2014, "The new statistics"; equivalence-style reading of
 - INCONCLUSIVE: the interval straddles it; ``seeds_to_settle`` says how many seeds would settle it if
   the interval's half-width shrinks as 1/sqrt(n) around the same estimate.
 
+A run cut short of the protocol a claim is about decides it only where every completion of the unseen
+remainder would (``completions``): the bounds of partial identification (Manski 2003, "Partial
+Identification of Probability Distributions", ch. 1), applied to the verdict.
+
 Intervals: a percentile bootstrap over seeds with a fixed generator (Efron & Tibshirani 1993, ch. 13),
 or the exact distribution-free interval of a median from its order statistics (the sign test's
 interval, Conover 1999, sec. 3.2), or, for a share of seeds (0/1 per seed, e.g. "the variant beats the
@@ -304,3 +308,22 @@ def gated(result: Result, baseline: Result) -> Result:
     return Result("INCONCLUSIVE", result.estimate, result.low, result.high, result.n, result.smallest,
                   result.direction, result.name, None,
                   f"the baseline did not train ({baseline.outcome.lower()}: {baseline.summary()})")
+
+
+def completions(observed: Result, effect: Effect, favourable: tuple, unfavourable: tuple, unseen: str) -> Result:
+    """The verdict of a run cut short of the claim's protocol: ``observed`` (the declared effect on the run as
+    cut) stands only when the two extreme completions of what the cut leaves unseen give its outcome too.
+
+    ``favourable`` and ``unfavourable`` are the ``(values, other)`` that ``judge`` takes with every unseen value
+    at the end of its range most and least favourable to the claim. The bootstrap and exact intervals are
+    monotone in each value, so every other completion's outcome lies between these two; when they differ the
+    result is INCONCLUSIVE, its reason naming ``unseen`` and both completions (no count of seeds settles it).
+    """
+    best, worst = judge(effect, *favourable), judge(effect, *unfavourable)
+    if best.outcome == worst.outcome == observed.outcome:
+        return observed
+    return Result("INCONCLUSIVE", observed.estimate, observed.low, observed.high, observed.n, observed.smallest,
+                  observed.direction, observed.name, None,
+                  f"{unseen} decide it: completed most favourably {best.interval()} ({best.outcome}), least "
+                  f"{worst.interval()} ({worst.outcome})")
+

@@ -151,7 +151,10 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "evaluated every 500 steps; a run that never covers them counts as its length plus one evaluation. Effect: "
           "Roth et al.'s (gamma 0.1) minus the unregularised run's, paired by seed, mean over 8 runs (the paper: 3) "
           "with a 95% bootstrap interval. Smallest effect that counts: 1000 steps, a tenth of the paper's interval "
-          "between frames (10,000 steps). REPRODUCED when the interval lies below -1000 steps.",
+          "between frames (10,000 steps). REPRODUCED when the interval lies below -1000 steps. A run shorter than the "
+          "paper's 100,000 steps decides it only when its uncovered runs, covering at the next evaluation or never "
+          "(100,000 plus one evaluation) whichever is least and most favourable to the claim, give the same outcome; "
+          "otherwise INCONCLUSIVE.",
           min_scale="book", figure="fig-ch3-roth-curves",
           effect=dict(name="steps to first cover all 7 modes, Roth minus unregularised", direction=-1, smallest=1000.0,
                       n_seeds=8, paired=True, statistic="mean", method="bootstrap")),
@@ -161,7 +164,9 @@ CATALOGUE: dict[str, Claim] = {c.id: c for c in [
           "Per run with Roth's regulariser: the fraction of the evaluations after its first full coverage (all 7 modes "
           "with >= 36 of 2500 samples within 3 std each) that still cover all 7; 0 for a run that never covers them "
           "or does so only at its last evaluation. Effect: the mean over 8 runs (the paper: 3) minus 0.9 (nine in ten "
-          "later evaluations), with a 95% bootstrap interval; REPRODUCED when it lies above 0.",
+          "later evaluations), with a 95% bootstrap interval; REPRODUCED when it lies above 0. A run shorter than the "
+          "paper's 100,000 steps decides it only when every continuation of its runs to that length (each unseen "
+          "evaluation keeping all 7 modes, or none) gives the same outcome; otherwise INCONCLUSIVE.",
           min_scale="book", threshold={"kept": 0.9}, figure="fig-ch3-roth-curves",
           effect=dict(name="fraction of later evaluations keeping all 7 modes, Roth, minus 0.9", direction=1,
                       smallest=0.0, n_seeds=8, paired=False, statistic="mean", method="bootstrap", level=0.9)),

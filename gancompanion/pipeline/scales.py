@@ -103,7 +103,8 @@ TABLE: dict[str, dict[str, dict]] = {
         book=dict(seeds=8, extra_seeds=0, steps=20_000, eval_every=500, frames=3, timing_steps=10,
                   departures="the first 20,000 of the paper's 100,000 steps (its first two frames after step 0), "
                              "evaluated every 500 steps; 8 runs of each compared variant (the paper: 3); the three "
-                             "variants without a claim are not trained"),
+                             "variants without a claim are not trained; a verdict that the remaining 80,000 steps could "
+                             "change is INCONCLUSIVE"),
         paper=dict(seeds=8, extra_seeds=3, steps=100_000, eval_every=1000, frames=11,
                    checkpoint_every=5000, timing_steps=10, verdict_scale="paper",
                    departures="none in the paper's settings (100,000 steps, lr 1e-3, its nets and gamma) but the "

@@ -102,25 +102,80 @@ def _toy(roth, unreg):
     return {"Roth et al.": roth, "unregularised": unreg}
 
 
-def test_roth_toy_checks():
+PAPER = ch3_toy.PAPER_STEPS  # a run of the paper's length: nothing is left unseen
+
+
+def test_roth_toy_checks_at_the_paper_s_length():
     inf = math.inf
     # the regulariser covers every mode 5000 steps sooner on every seed: REPRODUCED (smallest 1000 steps)
-    v = ch3_toy.regulariser_faster(_toy([3000, 4000, 5000], [8000, 9000, 10000]), 20_000, 500)
+    v = ch3_toy.regulariser_faster(_toy([3000, 4000, 5000], [8000, 9000, 10000]), PAPER, 1000)
     assert v.outcome == "REPRODUCED" and v.estimate == -5000
-    # never covering counts as the run's length plus one evaluation: 20,500
+    # never covering counts as the run's length plus one evaluation; NaN stays NaN
     assert list(ch3_toy.censored([300, inf], 20_000, 500)) == [300, 20_500]
+    assert math.isnan(ch3_toy.censored([NAN], 20_000, 500)[0])
     # the regulariser removed (both arms the same runs): the effect is 0, short of -1000: NOT REPRODUCED
     same = [3000.0, 9000.0, inf]
-    assert ch3_toy.regulariser_faster(_toy(same, same), 20_000, 500).outcome == "NOT REPRODUCED"
+    assert ch3_toy.regulariser_faster(_toy(same, same), PAPER, 1000).outcome == "NOT REPRODUCED"
     # the sign flipped (the regulariser slower): NOT REPRODUCED
-    assert ch3_toy.regulariser_faster(_toy([8000, 9000, 10500], [3000, 4000, 5000]), 20_000, 500).outcome == \
+    assert ch3_toy.regulariser_faster(_toy([8000, 9000, 10500], [3000, 4000, 5000]), PAPER, 1000).outcome == \
         "NOT REPRODUCED"
-    assert ch3_toy.regulariser_faster(_toy([300, NAN, 400], [800, inf, inf]), 20_000, 500).outcome == "INCONCLUSIVE"
-    # stability: kept fractions against the level 0.9
-    assert ch3_toy.regulariser_stable(_toy([0.97, 0.98, 1.0], [0.5, 0.2, 0.0])).outcome == "REPRODUCED"
+    v = ch3_toy.regulariser_faster(_toy([300, NAN, 400], [800, inf, inf]), PAPER, 1000)
+    assert v.outcome == "INCONCLUSIVE" and "NaN" in v.reason
+
+
+def _run(full):
+    """A run evaluated every 500 steps from 0, covering all 7 modes where ``full`` (T, S) is true."""
+    full = np.asarray(full, dtype=bool)
+    return {"steps": np.arange(len(full)) * 500, "modes_k": np.where(full, 7.0, 3.0)}
+
+
+def test_roth_stability_at_the_paper_s_length():
+    t = PAPER // 500 + 1
+    kept = _run(np.arange(t)[:, None] >= [2, 4, 6])  # covers from step 1000-3000 on and keeps every mode
+    assert ch3_toy.regulariser_stable(kept, 7, 500).outcome == "REPRODUCED"
+    lo, hi = ch3_toy.kept_range(kept["steps"], kept["modes_k"], 7, 500)
+    assert np.array_equal(lo, hi) and np.allclose(lo, 1.0)  # nothing unseen: the bounds are the run
+    # the regulariser removed: coverage at every other evaluation (kept about half): NOT REPRODUCED
+    flicker = _run((np.arange(t)[:, None] % 2 == 0) & (np.arange(t)[:, None] >= [2, 2, 2]))
+    assert ch3_toy.regulariser_stable(flicker, 7, 500).outcome == "NOT REPRODUCED"
     # a run that never covers the modes keeps none (0): not the level
-    assert ch3_toy.regulariser_stable(_toy([0.0, 0.5, 0.6], [1.0, 1.0, 1.0])).outcome == "NOT REPRODUCED"
-    assert ch3_toy.regulariser_stable(_toy([0.95, NAN, 1.0], [0.5, 0.2, 0.0])).outcome == "INCONCLUSIVE"
+    never = _run(np.arange(t)[:, None] >= [2, 4, t, t, t])
+    assert ch3_toy.regulariser_stable(never, 7, 500).outcome == "NOT REPRODUCED"
+
+
+def test_a_shorter_run_decides_only_what_the_paper_s_remaining_steps_cannot_change():
+    inf = math.inf
+    # every run covered within 20,000 steps: nothing unseen matters, the window decides
+    assert ch3_toy.regulariser_faster(_toy([3000, 4000, 5000], [8000, 9000, 10000]), 20_000, 500).outcome == \
+        "REPRODUCED"
+    # the regulariser's runs all covered early and the others never did by 20,000: sooner however late they cover
+    assert ch3_toy.regulariser_faster(_toy([1000, 1500, 2000], [inf, inf, inf]), 20_000, 500).outcome == "REPRODUCED"
+    # ... and the reverse is NOT REPRODUCED whenever the regulariser's runs cover
+    assert ch3_toy.regulariser_faster(_toy([inf, inf, inf], [1000, 1500, 2000]), 20_000, 500).outcome == \
+        "NOT REPRODUCED"
+    # runs of both arms still uncovered at 20,000: whether the regulariser is sooner depends on the unseen steps
+    lo, hi = ch3_toy.first_range([300, inf], 20_000, 500)
+    assert list(lo) == [300, 20_500] and list(hi) == [300, PAPER + 500]
+    # one seed of each arm uncovered by 20,000: as cut, REPRODUCED; if the regulariser's covered only at the
+    # paper's end while the other's covered at once, not: the window cannot say
+    window = _toy([1000] * 4 + [inf], [5000] * 4 + [inf])
+    assert ch3_toy.regulariser_faster(window, PAPER, 1000).outcome == "REPRODUCED"  # had that been the whole run
+    v = ch3_toy.regulariser_faster(window, 20_000, 500)
+    assert v.outcome == "INCONCLUSIVE" and "beyond this run" in v.reason and v.seeds_to_settle is None
+    assert v.estimate == -3200  # the printed estimate is the window's declared one (never = 20,500 on both arms)
+    # stability: 40 evaluations seen of the paper's 200; kept at every one seen, the unseen 160 could lose them all
+    t = 20_000 // 500 + 1
+    kept = _run(np.arange(t)[:, None] >= [2, 4, 6])
+    lo, hi = ch3_toy.kept_range(kept["steps"], kept["modes_k"], 7, 500)
+    assert np.allclose(hi, 1.0) and np.allclose(lo, [38 / 198, 36 / 196, 34 / 194])
+    v = ch3_toy.regulariser_stable(kept, 7, 500)
+    assert v.outcome == "INCONCLUSIVE" and v.estimate == pytest.approx(0.1) and "beyond this run" in v.reason
+    # never covered by 20,000: anything from 0 to 1 in the paper's run
+    lo, hi = ch3_toy.kept_range(kept["steps"], np.full((t, 1), 3.0), 7, 500)
+    assert list(lo) == [0.0] and list(hi) == [1.0]
+    # lost at every evaluation after the first in the window: even keeping all 160 unseen gives 160/198 < 0.9
+    lost = _run(np.arange(t)[:, None] == [2, 2, 2])
+    assert ch3_toy.regulariser_stable(lost, 7, 500).outcome == "NOT REPRODUCED"
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,25 @@ def test_baseline_trained_and_gated_comparison():
         verdicts.baseline_trained("swissroll", [1.0], [1])
 
 
+def test_a_run_cut_short_stands_only_where_every_completion_of_its_remainder_agrees():
+    up = Effect("x", 1, 0.1, 6, paired=False, level=0.5)
+    seen = np.array([0.9, 0.95, 1.0, 0.92, 0.97, 0.99])
+    # each value could still move by up to 0.05 either way: every completion clears 0.6 -> the cut decides
+    observed = judge(up, seen)
+    assert verdicts.completions(observed, up, (seen + 0.05,), (seen - 0.05,), "the rest") == observed
+    # up to 0.5 down: the least favourable completion no longer clears it -> INCONCLUSIVE, saying why
+    v = verdicts.completions(observed, up, (seen,), (seen - 0.5,), "the rest")
+    assert v.outcome == "INCONCLUSIVE" and v.seeds_to_settle is None and v.reason.startswith("the rest decide it")
+    assert (v.estimate, v.low, v.high) == (observed.estimate, observed.low, observed.high)
+    assert "REPRODUCED)" in v.reason and "NOT REPRODUCED" in v.reason
+    # the intervals are monotone in each value, so any completion between the two ends lands between them
+    rng, order = np.random.default_rng(0), {"NOT REPRODUCED": 0, "INCONCLUSIVE": 1, "REPRODUCED": 2}
+    for _ in range(20):
+        mid = seen - 0.5 * rng.random(seen.size)
+        o = order[judge(up, mid).outcome]
+        assert order[judge(up, seen - 0.5).outcome] <= o <= order[judge(up, seen).outcome]
+
+
 def test_claim_line_prints_outcome_effect_interval_and_n(tmp_path, monkeypatch):
     monkeypatch.setenv("GANCOMPANION_CLAIMS", str(tmp_path))
     r = verdicts.Result("REPRODUCED", 0.12, 0.05, 0.20, 8, 0.02, 1, "HQ")
