@@ -326,4 +326,3 @@ def completions(observed: Result, effect: Effect, favourable: tuple, unfavourabl
                   observed.direction, observed.name, None,
                   f"{unseen} decide it: completed most favourably {best.interval()} ({best.outcome}), least "
                   f"{worst.interval()} ({worst.outcome})")
-
