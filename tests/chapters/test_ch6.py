@@ -228,3 +228,49 @@ def test_the_delay_reading_gives_the_first_step_at_the_level_and_the_cosine_rate
     text = ch6.delay_reading(t, {"a": early, "b": late, "c": never})
     assert "a: step 100, at a learning rate of 0.00098" in text and "b: step 900" in text
     assert "c: not within the 1000 steps" in text
+
+
+def test_logan_reading_says_what_the_second_order_terms_did():
+    first = {"hq_fraction": np.full(N, 0.85) + np.linspace(-0.01, 0.01, N), "modes_k": np.full(N, 16.0)}
+    control = {"hq_fraction": np.full(N, 0.9), "modes_k": np.full(N, 17.0)}
+    moved = {"LOGAN": np.full((N, 10), 0.07), "uniform prior": np.full((N, 10), 0.02)}
+    for shift, word in ((-0.08, "lower"), (0.08, "raise"), (0.0, "do not clearly change")):
+        full = {"hq_fraction": first["hq_fraction"] + shift + np.linspace(-0.02, 0.02, N)[::-1], "modes_k": MODES}
+        text = ch6.logan_reading({"LOGAN": full, "LOGAN, first order": first, "uniform prior": control}, moved)
+        assert f"through $\\Delta z$ {word} the HQ fraction" in text
+        assert "by a median 0.070" in text and "never took it, by 0.020" in text
+
+
+def test_latent_displacement_is_the_clipped_step_under_the_runs_own_networks():
+    t = ch6.Tricks(settings("ch6.tricks", "smoke"), 2, [0, 1], "cpu", 0)
+    run = ch6.train_runs(t, ch6.Recipe(), "uniform prior", prior="uniform")
+    step = ch6.logan_step(t)
+    moved = ch6.latent_displacement(run, step, 64)
+    z = run["streams"].fixed_latent(64).requires_grad_(True)
+    (grad,) = torch.autograd.grad(run["d"](run["g"](z)).sum(), z)
+    dz = step.alpha * grad / (step.beta + (grad ** 2).sum(-1, keepdim=True))
+    expected = ((z + dz).clamp(-1, 1) - z).norm(dim=-1).detach().numpy()
+    assert moved.shape == (2, 64) and np.allclose(moved, expected, atol=1e-7)
+    assert moved.max() <= step.alpha / (2 * math.sqrt(step.beta)) + 1e-6  # the natural step's bound
+    bigger = ch6.latent_displacement(run, ch6.replace(step, alpha=2 * step.alpha, _last={}), 64)
+    assert np.all(bigger >= moved - 1e-7) and bigger.mean() > moved.mean()
+
+
+def test_the_sn_reading_measures_slopes_within_the_gain_and_leaves_the_power_iteration_alone():
+    t = ch6.Tricks(settings("ch6.tricks", "smoke"), 2, [0, 1], "cpu", 0)
+    gain = ch6.sn_gain(t)
+    runs = {}
+    for s in ("B", "C"):
+        runs["plain", s] = ch6.train_runs(t, ch6.Recipe(), "plain")
+        runs["SN", s] = ch6.train_runs(t, ch6.Recipe(constraints=(ch6.constraints.SpectralNorm(1),)), "SN",
+                                       d_wrap=lambda d: ch6.Gain(d, gain))
+    before = {k: v.clone() for k, v in runs["SN", "B"]["d"].state_dict().items()}
+    slopes = ch6.logit_slope(runs["SN", "B"], t.grid, 200)
+    after = runs["SN", "B"]["d"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before) and runs["SN", "B"]["d"].training
+    # a 1-Lipschitz logit times the gain (up to the power iteration's estimate of sigma)
+    assert slopes.shape == (2,) and np.all(slopes <= gain * 1.05) and np.all(slopes > 0)
+    doubled = dict(runs["plain", "B"], d=ch6.Gain(runs["plain", "B"]["d"], 2.0))
+    assert np.allclose(ch6.logit_slope(doubled, t.grid, 200), 2 * ch6.logit_slope(runs["plain", "B"], t.grid, 200))
+    text = ch6.sn_reading(runs, ("B", "C"), t.grid, 200, gain)
+    assert text.count("with SN") == 4 and f"against the bound {gain:.2f}" in text
