@@ -343,9 +343,9 @@ def logan_reading(finals_by_run: dict, moved: dict) -> str:
             f"under LOGAN's own networks it moves a latent by a median {np.median(per_seed['LOGAN']):.3f} of the "
             f"prior box's half-width (90th percentile {np.quantile(moved['LOGAN'], 0.9):.2f}); under the "
             f"control's, which never took it, by {np.median(per_seed['uniform prior']):.3f}. Trained at first "
-            f"order (the same step, its $\\Delta z$ a constant in both players' losses) LOGAN ends at "
+            f"order (the same step, its Δz a constant in both players' losses) LOGAN ends at "
             f"{med['LOGAN, first order']['hq_fraction']:.3f} ({med['LOGAN, first order']['modes_k']:.0f}): "
-            f"the gradients through $\\Delta z$ {effect} the HQ fraction, by {hq[0]:+.3f} [{hq[1]:+.3f}, "
+            f"the gradients through Δz {effect} the HQ fraction, by {hq[0]:+.3f} [{hq[1]:+.3f}, "
             f"{hq[2]:+.3f}] (full minus first order, mean over seeds paired by seed, 95 % bootstrap interval), "
             f"and change the modes covered by {modes[0]:+.2f} [{modes[1]:+.2f}, {modes[2]:+.2f}].")
 

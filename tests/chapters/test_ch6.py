@@ -237,7 +237,7 @@ def test_logan_reading_says_what_the_second_order_terms_did():
     for shift, word in ((-0.08, "lower"), (0.08, "raise"), (0.0, "do not clearly change")):
         full = {"hq_fraction": first["hq_fraction"] + shift + np.linspace(-0.02, 0.02, N)[::-1], "modes_k": MODES}
         text = ch6.logan_reading({"LOGAN": full, "LOGAN, first order": first, "uniform prior": control}, moved)
-        assert f"through $\\Delta z$ {word} the HQ fraction" in text
+        assert f"through Δz {word} the HQ fraction" in text
         assert "by a median 0.070" in text and "never took it, by 0.020" in text
 
 
